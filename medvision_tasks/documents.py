@@ -1,0 +1,259 @@
+"""MedVision documents: where they come from, what they must hold, and their targets.
+
+A doc is one question about one 2D slice, in the public MedVision field layout (SPEC section 2)
+plus the names the prompts need (``label_name``, ``image_description``, ``modality``, and for
+angle/distance ``measurement_name`` and ``landmark_names``), so no outside code is needed.
+
+Data source: the directory named by ``MEDVISION_DATA_DIR`` when set, else the sample bundled
+with the task folder. A data directory holds ``detection.jsonl``, ``tl.jsonl`` and ``ad.jsonl``
+(the test split, one doc per line), the volumes they reference (paths relative to the directory,
+or absolute) and optionally ``metadata.json`` with names for docs that do not carry them::
+
+    {"labels": [{"dataset_name": "BraTS24", "taskID": "01", "label": 1,
+                 "label_name": "tumor core", "modality": "MRI", "image_description": "..."}],
+     "measurements": [{"dataset_name": "FeTA24", "taskID": "01", "metric_key": "...",
+                       "measurement_name": "...", "landmark_names": ["...", "..."],
+                       "modality": "MRI", "image_description": "..."}]}
+
+Every doc is checked when the task loads, before any model runs: a missing field, a missing
+volume or a zero target is reported with the doc and the file it names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from medvision_tasks.ground_truth import box_area_fraction, relative_box
+from medvision_tasks.rendering import PLANE_OF_SLICE_DIM
+
+logger = logging.getLogger(__name__)
+
+FAMILIES = ("detection", "tl", "ad")
+PLANES = tuple(PLANE_OF_SLICE_DIM.values())
+DATA_DIR_ENV = "MEDVISION_DATA_DIR"
+SKIP_INVALID_ENV = "MEDVISION_SKIP_INVALID"
+METADATA_FILE = "metadata.json"
+MAX_ERRORS_SHOWN = 20
+
+_announced_source = False
+
+
+class MedVisionDataError(ValueError):
+    """Docs or files that cannot be evaluated; the message names each doc and file."""
+
+
+def sample_dir() -> Path:
+    """The bundled sample benchmark (inside the installed task folder)."""
+    return Path(str(resources.files("medvision_tasks.tasks") / "sample"))
+
+
+def data_dir() -> Path | None:
+    """The directory named by ``MEDVISION_DATA_DIR``, or None when it is not set."""
+    value = os.environ.get(DATA_DIR_ENV, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise MedVisionDataError(f"{DATA_DIR_ENV}={value!r} is not a directory")
+    return path
+
+
+def docs_file(root: Path, family: str) -> Path:
+    """The JSONL file of one family's test docs inside a data directory."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+    return root / f"{family}.jsonl"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Docs of a JSONL file; a malformed line is an error naming the file and line."""
+    if not path.is_file():
+        raise MedVisionDataError(f"docs file not found: {path}")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise MedVisionDataError(f"{path}:{line_number}: not valid JSON ({error})") from error
+    return rows
+
+
+def plane_of(doc: Mapping) -> str:
+    """'sagittal', 'coronal' or 'axial' from the doc's ``slice_dim``."""
+    return PLANE_OF_SLICE_DIM[int(doc["slice_dim"])]
+
+
+class _Metadata:
+    """Names for docs that do not carry them, from a data directory's ``metadata.json``."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.labels: dict[tuple, dict] = {}
+        self.measurements: dict[tuple, dict] = {}
+        if path is None or not path.is_file():
+            return
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise MedVisionDataError(f"{path}: not valid JSON ({error})") from error
+        for entry in content.get("labels", []):
+            key = (entry.get("dataset_name"), _text(entry.get("taskID")), _int_or_none(entry.get("label")))
+            self.labels[key] = entry
+        for entry in content.get("measurements", []):
+            key = (entry.get("dataset_name"), _text(entry.get("taskID")), entry.get("metric_key"))
+            self.measurements[key] = entry
+
+    def lookup(self, doc: Mapping, family: str) -> Mapping:
+        if family == "ad":
+            table, item = self.measurements, (doc.get("biometric_profile") or {}).get("metric_key")
+        else:
+            table, item = self.labels, _int_or_none(doc.get("label"))
+        dataset, task = doc.get("dataset_name"), _text(doc.get("taskID"))
+        return table.get((dataset, task, item)) or table.get((dataset, None, item)) or {}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _positive_number(profile: Mapping, field: str, problems: list[str]) -> float | None:
+    value = profile.get(field)
+    if value is None:
+        problems.append(f"missing field biometric_profile.{field}")
+        return None
+    value = float(value)
+    if not value > 0:
+        # MRE divides by the target: a zero or negative target cannot be scored.
+        problems.append(f"biometric_profile.{field} = {value} (a target must be > 0)")
+        return None
+    return value
+
+
+def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
+    if family == "detection":
+        boxes = doc.get("bounding_boxes") or []
+        if len(boxes) != 1:
+            problems.append(f"bounding_boxes has {len(boxes)} boxes; exactly one is required")
+            return None
+        (r0, c0), (r1, c1) = boxes[0]["min_coords"][:2], boxes[0]["max_coords"][:2]
+        box = (int(r0), int(c0), int(r1), int(c1))
+        size = doc["image_size_2d"]
+        doc["box_area_fraction"] = box_area_fraction(box, size)
+        return relative_box(box, size)
+    profile = doc.get("biometric_profile") or {}
+    if family == "tl":
+        values = [_positive_number(profile, f"metric_value_{axis}_axis", problems) for axis in ("major", "minor")]
+    else:
+        if profile.get("metric_type") not in ("distance", "angle"):
+            problems.append(f"biometric_profile.metric_type is {profile.get('metric_type')!r}; expected distance or angle")
+        values = [_positive_number(profile, "metric_value", problems)]
+    return None if None in values else values
+
+
+REQUIRED_FIELDS = ("dataset_name", "image_file", "slice_dim", "slice_idx", "image_size_2d", "pixel_size")
+NAME_FIELDS = {
+    "detection": ("label_name",),
+    "tl": ("label_name",),
+    "ad": ("measurement_name", "landmark_names"),
+}
+DESCRIPTIVE_FIELDS = ("image_description", "modality")
+
+
+def normalize_doc(row: Mapping, family: str, root: Path, metadata: _Metadata) -> tuple[dict, list[str]]:
+    """One doc ready for the hooks, and the problems that make it unusable (empty when fine)."""
+    doc = dict(row)
+    problems = [f"missing field {field}" for field in REQUIRED_FIELDS if doc.get(field) is None]
+    if problems:
+        return doc, problems
+    names = metadata.lookup(doc, family)
+    for field in NAME_FIELDS[family] + DESCRIPTIVE_FIELDS:
+        if doc.get(field) in (None, "", []):
+            doc[field] = names.get(field, "" if field in DESCRIPTIVE_FIELDS else None)
+    problems += [
+        f"missing field {field} (not in the doc nor in {METADATA_FILE})"
+        for field in NAME_FIELDS[family]
+        if doc.get(field) in (None, "", [])
+    ]
+    slice_dim = int(doc["slice_dim"])
+    if slice_dim not in PLANE_OF_SLICE_DIM:
+        problems.append(f"slice_dim is {slice_dim}; expected 0, 1 or 2")
+        return doc, problems
+    size_3d = doc.get("image_size_3d")
+    if size_3d and not 0 <= int(doc["slice_idx"]) < int(size_3d[slice_dim]):
+        problems.append(f"slice_idx {doc['slice_idx']} outside image_size_3d {list(size_3d)} along dim {slice_dim}")
+    image_path = Path(str(doc["image_file"])).expanduser()
+    doc["image_path"] = str(image_path if image_path.is_absolute() else root / image_path)
+    doc["family"] = family
+    doc["plane"] = plane_of(doc)
+    doc["taskID"] = _text(doc.get("taskID"))
+    doc["label"] = _int_or_none(doc.get("label"))
+    item = doc["label"] if family != "ad" else (doc.get("biometric_profile") or {}).get("metric_key")
+    doc["doc_key"] = f"{doc['dataset_name']}/{doc['image_file']}#{slice_dim}:{int(doc['slice_idx'])}/{item}"
+    doc["target"] = _target(doc, family, problems)
+    return doc, problems
+
+
+def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping] | None = None) -> list[dict]:
+    """The docs of one task: a family, and a plane (None for every plane).
+
+    Args:
+        family: "detection", "tl" or "ad".
+        plane: "axial", "coronal", "sagittal", or None for all planes.
+        sample_rows: the bundled sample's rows as lmms-eval loaded them from the task YAML; used
+            when ``MEDVISION_DATA_DIR`` is not set (read from the sample folder when None).
+
+    Raises:
+        MedVisionDataError: listing every doc with a missing field or a zero target and every
+            missing volume, naming the doc key, the docs file and the volume path. With
+            ``MEDVISION_SKIP_INVALID=1`` such docs are dropped with a warning instead.
+    """
+    global _announced_source
+    if plane is not None and plane not in PLANES:
+        raise ValueError(f"unknown plane {plane!r}; expected one of {PLANES}")
+    root = data_dir()
+    if root is None:
+        root = sample_dir()
+        if not _announced_source:
+            logger.warning(
+                "MedVision: %s is not set; running on the bundled sample benchmark in %s", DATA_DIR_ENV, root
+            )
+            _announced_source = True
+        rows = list(sample_rows) if sample_rows is not None else read_jsonl(docs_file(root, family))
+    else:
+        rows = read_jsonl(docs_file(root, family))
+    source = docs_file(root, family)
+    metadata = _Metadata(root / METADATA_FILE)
+
+    docs, errors = [], []
+    for line_number, row in enumerate(rows, start=1):
+        if plane is not None and row.get("slice_dim") is not None and plane_of(row) != plane:
+            continue
+        doc, problems = normalize_doc(row, family, root, metadata)
+        if not problems and not os.path.isfile(doc["image_path"]):
+            problems.append(f"volume not found: {doc['image_path']}")
+        if problems:
+            name = doc.get("doc_key") or f"doc #{line_number}"
+            errors.append(f"{source} {name}: " + "; ".join(problems))
+            continue
+        docs.append(doc)
+    if errors:
+        shown = "\n  ".join(errors[:MAX_ERRORS_SHOWN])
+        more = f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
+        message = f"{len(errors)} MedVision doc(s) cannot be evaluated:\n  {shown}{more}"
+        if os.environ.get(SKIP_INVALID_ENV, "") not in ("", "0"):
+            logger.warning("%s\nDropped because %s is set.", message, SKIP_INVALID_ENV)
+        else:
+            raise MedVisionDataError(f"{message}\nFix them, or set {SKIP_INVALID_ENV}=1 to drop them.")
+    return docs

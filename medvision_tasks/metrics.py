@@ -1,0 +1,202 @@
+"""Per-doc scores and their aggregation over a task (SPEC section 8).
+
+Per doc, :func:`box_scores` (detection) and :func:`measurement_errors` (T/L, A/D) fill the
+per-doc record (docs/ARCHITECTURE.md); :func:`aggregate` summarises a task's records.
+
+Definitions, with ``n`` all docs of the task and parse failures kept in ``n``:
+
+=========== ====================================================== =========================
+metric      value                                                  unit
+=========== ====================================================== =========================
+recall      mean over all docs of inter / A_target (failure = 0)   %
+precision   mean over all docs of inter / A_pred (failure = 0)     %
+f1          mean over all docs of 2 inter / (A_pred + A_target)    %
+iou         mean over all docs of inter / union (failure = 0)      %
+iou>0.5     share of all docs with IoU >= 0.5 (SPEC: "IoU>0.5")    %
+sr          parsed docs / all docs                                 %
+mae         mean over *parsed* docs of mean |p - t|                target's unit (mm, degree)
+mre         mean over *parsed* docs of mean |p - t| / t            %
+mre<0.1     share of all docs with relative error < 0.1            %
+=========== ====================================================== =========================
+
+``mae`` and ``mre`` are NaN when no doc parsed (there is no error to average); every metric is
+NaN for an empty task.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+DETECTION_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
+MEASUREMENT_METRICS = ("mae", "mre", "sr", "mre<0.1")
+
+_BOX_SCORE_KEYS = ("recall", "precision", "f1", "iou")
+_IOU_THRESHOLD = 0.5
+_MRE_THRESHOLD = 0.1
+
+
+def _finite_floats(values: Sequence[float], name: str, length: int | None = None) -> list[float]:
+    """``values`` as floats, checked finite (and of ``length`` when given)."""
+    floats = [float(v) for v in values]
+    if length is not None and len(floats) != length:
+        raise ValueError(f"{name} needs {length} values, got {len(floats)}: {list(values)!r}")
+    if not all(math.isfinite(v) for v in floats):
+        raise ValueError(f"{name} must be finite, got {list(values)!r}")
+    return floats
+
+
+def box_scores(prediction: Sequence[float], target: Sequence[float]) -> dict[str, float]:
+    """Overlap scores of a predicted box against the target box.
+
+    Boxes are relative ``[x0, y0, x1, y1]``: lower-left then upper-right corner, x to the
+    right and y up from the image's lower-left corner, in [0, 1] (a prediction outside [0, 1]
+    is scored as given, not clipped: the area it claims outside the image lowers precision).
+
+    A predicted box with ``x1 <= x0`` or ``y1 <= y0`` (corners swapped or collapsed) has zero
+    area: it overlaps nothing, so all four scores are 0.
+
+    Args:
+        prediction: the parsed answer, 4 values.
+        target: the ground-truth box, 4 values, positive area.
+
+    Returns:
+        ``{"iou", "f1", "precision", "recall"}`` as fractions in [0, 1]:
+        IoU = inter / (A_pred + A_target - inter), F1 (Dice) = 2 inter / (A_pred + A_target),
+        precision = inter / A_pred, recall = inter / A_target.
+
+    Raises:
+        ValueError: wrong number of values, non-finite values, or a target of zero area.
+    """
+    px0, py0, px1, py1 = _finite_floats(prediction, "prediction box", 4)
+    tx0, ty0, tx1, ty1 = _finite_floats(target, "target box", 4)
+    if tx1 <= tx0 or ty1 <= ty0:
+        raise ValueError(f"target box {list(target)!r} has zero area (needs x1 > x0 and y1 > y0)")
+    if px1 <= px0 or py1 <= py0:
+        return {"iou": 0.0, "f1": 0.0, "precision": 0.0, "recall": 0.0}
+
+    pred_area = (px1 - px0) * (py1 - py0)
+    target_area = (tx1 - tx0) * (ty1 - ty0)
+    inter = max(0.0, min(px1, tx1) - max(px0, tx0)) * max(0.0, min(py1, ty1) - max(py0, ty0))
+    # Both areas are positive here, so no denominator can be 0.
+    return {
+        "iou": inter / (pred_area + target_area - inter),
+        "f1": 2.0 * inter / (pred_area + target_area),
+        "precision": inter / pred_area,
+        "recall": inter / target_area,
+    }
+
+
+def measurement_errors(prediction: Sequence[float], target: Sequence[float]) -> tuple[float, float]:
+    """Absolute and relative error of a measurement, averaged over its values.
+
+    T/L compares ``[major, minor]`` in mm value by value (no reordering); A/D one value in mm
+    or degrees.
+
+    Args:
+        prediction: the parsed answer.
+        target: the ground truth, same length, every value > 0.
+
+    Returns:
+        ``(abs_error, rel_error)``: mean of ``|p - t|`` (target's unit) and mean of
+        ``|p - t| / t`` (a fraction, 0.1 = 10 %).
+
+    Raises:
+        ValueError: lengths differ or are 0, a value is not finite, or a target is <= 0. The
+            relative error is undefined at t = 0 (the benchmark had no guard); the document
+            loader rejects such docs before inference, so reaching here is a bug.
+    """
+    if len(prediction) != len(target) or len(target) == 0:
+        raise ValueError(
+            f"prediction {list(prediction)!r} and target {list(target)!r} need the same, "
+            "non-zero number of values"
+        )
+    predicted = np.asarray(_finite_floats(prediction, "prediction"))
+    truth = np.asarray(_finite_floats(target, "target"))
+    if np.any(truth <= 0):
+        raise ValueError(f"target values must be > 0 for a relative error, got {list(target)!r}")
+    errors = np.abs(predicted - truth)
+    return float(np.mean(errors)), float(np.mean(errors / truth))
+
+
+def _doc_name(record: Mapping, index: int) -> str:
+    return str(record.get("doc_key") or f"record #{index}")
+
+
+def _parsed(record: Mapping, index: int) -> bool:
+    if not isinstance(record, Mapping):
+        raise ValueError(f"record #{index} must be a mapping (per-doc record), got {record!r}")
+    parsed = record.get("parsed")
+    if not isinstance(parsed, (bool, np.bool_)):
+        raise ValueError(
+            f"{_doc_name(record, index)}: field 'parsed' must be a bool, got {parsed!r}"
+        )
+    return bool(parsed)
+
+
+def _score(record: Mapping, index: int, field: str) -> float:
+    """A parsed doc's score; missing, non-numeric or non-finite is a malformed record."""
+    value = record.get(field)
+    is_number = isinstance(value, (int, float, np.integer, np.floating))
+    if not is_number or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(
+            f"{_doc_name(record, index)}: parsed doc needs a finite '{field}', got {value!r}"
+        )
+    return float(value)
+
+
+def aggregate(records: Sequence[Mapping], metric: str) -> float:
+    """One task-level number from the per-doc records (definitions in the module docstring).
+
+    Args:
+        records: per-doc records (docs/ARCHITECTURE.md), each with ``parsed`` and, when parsed,
+            ``iou``/``f1``/``precision``/``recall`` (detection) or ``abs_error``/``rel_error``
+            (T/L, A/D). Unparsed docs' scores are not read.
+        metric: one of :data:`DETECTION_METRICS` or :data:`MEASUREMENT_METRICS`.
+
+    Returns:
+        Percent for every metric but ``mae``, which is in the target's unit. NaN for no
+        records, and for ``mae``/``mre`` when no doc parsed.
+
+    Raises:
+        ValueError: unknown metric, or a record without a bool ``parsed`` or, when parsed,
+            without the score the metric needs.
+    """
+    if metric not in DETECTION_METRICS and metric not in MEASUREMENT_METRICS:
+        known = sorted(set(DETECTION_METRICS) | set(MEASUREMENT_METRICS))
+        raise ValueError(f"unknown metric {metric!r}: expected one of {known}")
+    if len(records) == 0:
+        return float("nan")
+    parsed = [_parsed(record, i) for i, record in enumerate(records)]
+    n_docs = len(records)
+
+    if metric == "sr":
+        return 100.0 * sum(parsed) / n_docs
+    if metric in _BOX_SCORE_KEYS:
+        # A parse failure scores 0 and stays in the denominator.
+        scores = [
+            _score(record, i, metric) if ok else 0.0
+            for i, (record, ok) in enumerate(zip(records, parsed))
+        ]
+        return 100.0 * float(np.mean(scores))
+    if metric == "iou>0.5":
+        hits = sum(
+            ok and _score(record, i, "iou") >= _IOU_THRESHOLD
+            for i, (record, ok) in enumerate(zip(records, parsed))
+        )
+        return 100.0 * hits / n_docs
+    if metric == "mre<0.1":
+        hits = sum(
+            ok and _score(record, i, "rel_error") < _MRE_THRESHOLD
+            for i, (record, ok) in enumerate(zip(records, parsed))
+        )
+        return 100.0 * hits / n_docs
+
+    # mae / mre: parse failures are left out of the mean.
+    field, scale = ("abs_error", 1.0) if metric == "mae" else ("rel_error", 100.0)
+    errors = [_score(record, i, field) for i, (record, ok) in enumerate(zip(records, parsed)) if ok]
+    if not errors:
+        return float("nan")
+    return scale * float(np.mean(errors))

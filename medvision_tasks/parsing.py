@@ -1,0 +1,74 @@
+"""Reading the numbers out of a model's answer (SPEC section 6).
+
+The rule is the benchmark's: collect every match of ``-?\\d+\\.?\\d*`` and keep the last ``count``
+of them, inside the first ``<answer>...</answer>`` for CoT prompts, in the whole response for
+plain prompts. Keeping the *last* numbers makes it robust to text before the values, e.g.
+``<answer> The box is (0.31, 0.42, 0.55, 0.68) </answer>``.
+
+Consequences of that number pattern, kept for fidelity with the benchmark's scores:
+- ``"12."`` reads as 12.0; ``".5"`` reads as 5.0 (the leading dot is not part of a match);
+- ``"1e-3"`` reads as the two numbers 1.0 and -3.0; for A/D (one value, negatives rejected)
+  it is therefore a failure;
+- ``"3-4"`` reads as 3.0 and -4.0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+ANSWER_COUNTS = {"detection": 4, "tl": 2, "ad": 1}
+"""How many numbers an answer carries, by family: box corners, (major, minor), one value."""
+
+_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+_NUMBER = re.compile(r"-?\d+\.?\d*")
+
+
+def parse_answer(
+    response: str | None,
+    count: int,
+    *,
+    require_answer_tag: bool,
+    allow_negative: bool = True,
+) -> list[float] | None:
+    """The last ``count`` numbers of an answer, or None when it cannot be read.
+
+    Never raises on the response: None, non-strings, empty or garbage text all give None, which
+    the metrics count as a parse failure (lowers SR; excluded from MAE/MRE).
+
+    Args:
+        response: the model's generated text.
+        count: how many numbers to keep (see :data:`ANSWER_COUNTS`).
+        require_answer_tag: read only inside the first ``<answer>...</answer>`` (CoT prompts);
+            a response without a complete tag is a failure. False reads the whole response
+            (plain prompts).
+        allow_negative: False makes a negative kept value a failure (A/D: distances and
+            angles are never negative).
+
+    Returns:
+        ``count`` floats in the order they appear, or None.
+
+    Raises:
+        ValueError: ``count`` is not a positive integer (a caller's bug, not a model's).
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    if not isinstance(response, str) or not response:
+        return None
+    if require_answer_tag:
+        match = _ANSWER_TAG.search(response)
+        if match is None:
+            return None
+        text = match.group(1)
+    else:
+        text = response
+    numbers = _NUMBER.findall(text)
+    if len(numbers) < count:
+        return None
+    values = [float(number) for number in numbers[-count:]]
+    # A digit string too long for a float reads as inf; no metric can use it.
+    if not all(math.isfinite(value) for value in values):
+        return None
+    if not allow_negative and any(value < 0 for value in values):
+        return None
+    return values

@@ -1,0 +1,65 @@
+"""Slice rendering as the MedVision benchmark did it (SPEC section 3).
+
+The public MedVision-V0 model was trained on images made exactly this way, so the steps are
+kept: take a 2D slice of the RAS+ volume with no transpose, flip or rotation; optionally reshape
+it bilinearly on raw intensities; min-max normalise per slice to uint8; grey to RGB.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+PLANE_OF_SLICE_DIM = {0: "sagittal", 1: "coronal", 2: "axial"}
+
+
+def slice_spacing(voxel_size: Sequence[float], slice_dim: int) -> tuple[float, float]:
+    """In-plane pixel size (mm, row then column) of a slice taken across ``slice_dim``.
+
+    Rows and columns are the two remaining volume axes in order: dim 0 -> (z1, z2),
+    dim 1 -> (z0, z2), dim 2 -> (z0, z1).
+    """
+    if slice_dim not in PLANE_OF_SLICE_DIM:
+        raise ValueError(f"slice_dim must be 0, 1 or 2, got {slice_dim!r}")
+    row_axis, col_axis = [axis for axis in range(3) if axis != slice_dim]
+    return float(voxel_size[row_axis]), float(voxel_size[col_axis])
+
+
+def extract_slice(volume: np.ndarray, slice_dim: int, slice_idx: int) -> np.ndarray:
+    """The 2D slice ``volume[..., slice_idx, ...]`` across ``slice_dim`` (array rows = image rows)."""
+    if volume.ndim != 3:
+        raise ValueError(f"expected a 3D volume, got shape {volume.shape}")
+    if slice_dim not in PLANE_OF_SLICE_DIM:
+        raise ValueError(f"slice_dim must be 0, 1 or 2, got {slice_dim!r}")
+    if not 0 <= slice_idx < volume.shape[slice_dim]:
+        raise IndexError(f"slice_idx {slice_idx} outside 0..{volume.shape[slice_dim] - 1} along dim {slice_dim}")
+    return np.take(volume, slice_idx, axis=slice_dim)
+
+
+def resize_bilinear(image: np.ndarray, size_hw: Sequence[int]) -> np.ndarray:
+    """Bilinear reshape of a 2D array of raw intensities to ``size_hw`` = (H, W), as float32."""
+    height, width = int(size_hw[0]), int(size_hw[1])
+    if image.shape == (height, width):
+        return image.astype(np.float32, copy=False)
+    resized = Image.fromarray(np.asarray(image, dtype=np.float32)).resize(
+        (width, height), resample=Image.Resampling.BILINEAR
+    )
+    return np.asarray(resized, dtype=np.float32)
+
+
+def normalize_to_uint8(image: np.ndarray) -> np.ndarray:
+    """Min-max normalise one slice to 0..255 (uint8); a constant slice becomes all zeros."""
+    values = np.asarray(image, dtype=np.float64)
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.uint8)
+    return np.floor((values - low) / (high - low) * 255.0 + 0.5).astype(np.uint8)
+
+
+def render_slice(image: np.ndarray, size_hw: Sequence[int] | None = None) -> Image.Image:
+    """The RGB PIL image a model is shown: optional bilinear reshape, then min-max to uint8."""
+    if size_hw is not None:
+        image = resize_bilinear(image, size_hw)
+    return Image.fromarray(normalize_to_uint8(image)).convert("RGB")

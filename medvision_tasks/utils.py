@@ -1,0 +1,196 @@
+"""lmms-eval hooks of the MedVision tasks: thin glue over the protocol modules.
+
+The task YAMLs (``yaml_tasks/``) name these functions with ``!function medvision_tasks.utils.<fn>``
+so that lmms-eval imports this module once and every hook shares one slice store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+
+import datasets
+from PIL import Image
+
+from medvision_tasks import metrics
+from medvision_tasks.documents import MedVisionDataError, data_dir, load_documents
+from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
+from medvision_tasks.prompts import biometrics_prompt, detection_prompt, tumor_lesion_prompt
+from medvision_tasks.rendering import render_slice
+from medvision_tasks.spacing import resolve_policy, stated_pixel_size
+from medvision_tasks.volumes import SliceStore, VolumeReadError
+
+SLICES = SliceStore()
+METRICS_OF_FAMILY = {
+    "detection": metrics.DETECTION_METRICS,
+    "tl": metrics.MEASUREMENT_METRICS,
+    "ad": metrics.MEASUREMENT_METRICS,
+}
+METRIC_TYPE_OF_FAMILY = {"detection": "box", "tl": "size"}
+
+# What each prompt stated (image size, pixel size, policy), keyed by doc; process_results gets no
+# model kwargs, so the record of a doc reads back what its prompt said.
+_stated: dict[str, tuple[list[int], list[float] | None, str]] = {}
+_stated_lock = threading.Lock()
+
+
+# --- process_docs: one per task selection (family x plane) --------------------------------------
+
+
+def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], datasets.Dataset]:
+    def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
+        sample_rows = None if data_dir() is not None else dataset
+        docs = load_documents(family, plane, sample_rows=sample_rows)
+        for doc in docs:
+            SLICES.register(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
+        return datasets.Dataset.from_list(docs)
+
+    process_docs.__name__ = f"medvision_process_docs_{family}_{plane or 'all'}"
+    return process_docs
+
+
+medvision_process_docs_detection_axial = _docs_hook("detection", "axial")
+medvision_process_docs_detection_coronal = _docs_hook("detection", "coronal")
+medvision_process_docs_detection_sagittal = _docs_hook("detection", "sagittal")
+medvision_process_docs_tl_axial = _docs_hook("tl", "axial")
+medvision_process_docs_tl_coronal = _docs_hook("tl", "coronal")
+medvision_process_docs_tl_sagittal = _docs_hook("tl", "sagittal")
+medvision_process_docs_ad_all = _docs_hook("ad", None)
+
+
+# --- what the model is shown and asked ----------------------------------------------------------
+
+
+def _seen_geometry(doc: Mapping, lmms_eval_specific_kwargs: dict | None) -> tuple[tuple[int, int], tuple[float, float], str]:
+    """Size handed to the model, the pixel size that keeps the slice's extent, and the policy."""
+    policy = resolve_policy(lmms_eval_specific_kwargs)
+    size = (int(doc["image_size_2d"][0]), int(doc["image_size_2d"][1]))
+    seen = policy.input_size(size)
+    return seen, stated_pixel_size(size, tuple(doc["pixel_size"]), seen), policy.name
+
+
+def medvision_doc_to_visual(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[Image.Image]:
+    """The slice as an RGB image, resized to the size the model's processor leaves unchanged."""
+    try:
+        raw = SLICES.get(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
+    except VolumeReadError as error:
+        raise MedVisionDataError(f"doc {doc['doc_key']}: {error}") from error
+    if list(raw.shape) != [int(v) for v in doc["image_size_2d"]]:
+        raise MedVisionDataError(
+            f"doc {doc['doc_key']}: slice of {doc['image_path']} is {list(raw.shape)} pixels "
+            f"but image_size_2d says {list(doc['image_size_2d'])}"
+        )
+    seen, _, _ = _seen_geometry(doc, lmms_eval_specific_kwargs)
+    return [render_slice(raw, seen)]
+
+
+def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> str:
+    seen, pixel, policy_name = _seen_geometry(doc, lmms_eval_specific_kwargs)
+    family = doc["family"]
+    with _stated_lock:
+        _stated[doc["doc_key"]] = (list(seen), None if family == "detection" else list(pixel), policy_name)
+    if family == "detection":
+        return detection_prompt(doc["label_name"], doc["image_description"], cot=cot)
+    profile = doc["biometric_profile"]
+    geometry = {"unit": profile["metric_unit"], "image_size_hw": seen, "pixel_size_hw": pixel, "cot": cot}
+    if family == "tl":
+        return tumor_lesion_prompt(doc["label_name"], doc["image_description"], **geometry)
+    names = list(doc["landmark_names"])
+    if profile["metric_type"] == "angle":
+        names = [names[0:2], names[2:4]]  # stored flat: line 1 then line 2
+    return biometrics_prompt(profile["metric_type"], doc["measurement_name"], names, doc["image_description"], **geometry)
+
+
+def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
+    """The benchmark's plain prompt (SPEC section 4)."""
+    return _prompt(doc, lmms_eval_specific_kwargs, cot=False)
+
+
+def medvision_doc_to_text_cot(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
+    """The chain-of-thought prompt MedVision-V0 was trained on (model card 4.2)."""
+    return _prompt(doc, lmms_eval_specific_kwargs, cot=True)
+
+
+def medvision_doc_to_target(doc: Mapping) -> str:
+    """The target values, comma separated (a relative box, two axes in mm, or one value)."""
+    return ", ".join(f"{value:.4f}" for value in doc["target"])
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
+    """The per-doc record (docs/ARCHITECTURE.md) for one model response; never raises on bad text."""
+    family = doc["family"]
+    profile = doc.get("biometric_profile") or {}
+    prediction = parse_answer(
+        response,
+        ANSWER_COUNTS[family],
+        require_answer_tag=cot,
+        allow_negative=family != "ad",
+    )
+    image_size, pixel_size, policy_name = _stated.get(doc["doc_key"], (list(doc["image_size_2d"]), None, None))
+    record = {
+        "doc_key": doc["doc_key"],
+        "dataset": doc["dataset_name"],
+        "family": family,
+        "task_id": doc.get("taskID"),
+        "label": doc.get("label"),
+        "label_name": doc.get("label_name") or doc.get("measurement_name"),
+        "plane": doc["plane"],
+        "modality": doc.get("modality") or "",
+        "metric_type": METRIC_TYPE_OF_FAMILY.get(family) or profile.get("metric_type"),
+        "unit": profile.get("metric_unit") if family != "detection" else None,
+        "image_policy": policy_name,
+        "image_size": image_size,
+        "pixel_size": pixel_size,
+        "parsed": prediction is not None,
+        "prediction": prediction,
+        "target": list(doc["target"]),
+    }
+    if family == "detection":
+        scores = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
+        for name in ("iou", "f1", "precision", "recall"):
+            record[name] = float(scores.get(name, 0.0))
+        record["box_area_fraction"] = doc.get("box_area_fraction")
+    else:
+        abs_error, rel_error = metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
+        record["abs_error"], record["rel_error"] = abs_error, rel_error
+    return record
+
+
+def _results(doc: Mapping, results: list, cot: bool) -> dict[str, dict]:
+    record = score_response(doc, results[0] if results else None, cot=cot)
+    return {metric: record for metric in METRICS_OF_FAMILY[doc["family"]]}
+
+
+def medvision_process_results(doc: Mapping, results: list) -> dict[str, dict]:
+    """Scores of a plain-prompt answer: the last numbers of the whole response."""
+    return _results(doc, results, cot=False)
+
+
+def medvision_process_results_cot(doc: Mapping, results: list) -> dict[str, dict]:
+    """Scores of a CoT answer: the last numbers inside the first <answer>...</answer>."""
+    return _results(doc, results, cot=True)
+
+
+# --- aggregation: one per metric key ------------------------------------------------------------
+
+
+def _aggregation(metric: str) -> Callable[[list[dict]], float]:
+    def aggregate(records: list[dict]) -> float:
+        return metrics.aggregate(records, metric)
+
+    aggregate.__name__ = f"medvision_aggregate_{metric}"
+    return aggregate
+
+
+medvision_aggregate_recall = _aggregation("recall")
+medvision_aggregate_precision = _aggregation("precision")
+medvision_aggregate_f1 = _aggregation("f1")
+medvision_aggregate_iou = _aggregation("iou")
+medvision_aggregate_iou_above_half = _aggregation("iou>0.5")
+medvision_aggregate_sr = _aggregation("sr")
+medvision_aggregate_mae = _aggregation("mae")
+medvision_aggregate_mre = _aggregation("mre")
+medvision_aggregate_mre_below_tenth = _aggregation("mre<0.1")

@@ -1,0 +1,23 @@
+"""lmms-eval model wrappers shipped with medvision-tasks.
+
+lmms-eval discovers them through the `lmms_eval.models` entry-point group (setup.cfg), which
+points at `manifests`. The manifests are built lazily: lmms-eval loads entry points while its
+own `lmms_eval.models` package is still initialising, so importing it at module top would be
+circular.
+"""
+
+
+def manifests() -> list:
+    """The lmms-eval model manifests of this package (one per `--model` name)."""
+    from lmms_eval.models.registry_v2 import ModelManifest
+
+    return [
+        ModelManifest(
+            model_id="medvision_qwen2_5_vl",
+            simple_class_path="medvision_tasks.models.qwen2_5_vl.MedVisionQwen2_5_VL",
+        ),
+        ModelManifest(
+            model_id="medvision_random",
+            simple_class_path="medvision_tasks.models.random_baseline.MedVisionRandom",
+        ),
+    ]

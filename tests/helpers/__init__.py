@@ -1,0 +1,1 @@
+"""Shared offline test helpers (tiny random models and processors, no model hub)."""

@@ -1,0 +1,41 @@
+"""An lmms-eval model whose answers are scripted from the doc, for exact end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from lmms_eval.api.model import lmms
+
+
+class ScriptedModel(lmms):
+    """Answers every request with ``script(doc, prompt)``; records what it was shown.
+
+    Like lmms-eval's own wrappers it calls ``doc_to_visual`` per request and reads the doc from
+    ``self.task_dict[task][split][doc_id]``.
+    """
+
+    def __init__(self, script: Callable[[Mapping, str], str]) -> None:
+        super().__init__()
+        self.script = script
+        self.seen: list[dict] = []
+
+    def generate_until(self, requests) -> list[str]:
+        answers = []
+        for request in requests:
+            prompt, _gen_kwargs, doc_to_visual, doc_id, task, split = request.args
+            doc = self.task_dict[task][split][doc_id]
+            images = doc_to_visual(doc)
+            self.seen.append({"task": task, "doc": doc, "prompt": prompt, "image_sizes": [image.size for image in images]})
+            answers.append(self.script(doc, prompt))
+        return answers
+
+    def loglikelihood(self, requests):
+        raise NotImplementedError
+
+    def generate_until_multi_round(self, requests):
+        raise NotImplementedError
+
+
+def perfect_answer(doc: Mapping, prompt: str) -> str:
+    """The doc's target, in the CoT answer contract (also parsable for plain prompts)."""
+    return "<think>measuring</think><answer>" + ", ".join(f"{v:.6f}" for v in doc["target"]) + "</answer>"

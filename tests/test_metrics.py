@@ -1,0 +1,276 @@
+"""Detection and measurement metrics (SPEC 8), checked against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from medvision_tasks.metrics import (
+    DETECTION_METRICS,
+    MEASUREMENT_METRICS,
+    aggregate,
+    box_scores,
+    measurement_errors,
+)
+
+# ----------------------------------------------------------------------------- box_scores
+
+
+def test_box_scores_shifted_quarter_overlap():
+    # Target and prediction are 0.5 x 0.5 squares shifted by 0.25 on both axes:
+    # A_t = A_p = 1/4, inter = 1/4 * 1/4 = 1/16, union = 1/4 + 1/4 - 1/16 = 7/16.
+    scores = box_scores([0.25, 0.25, 0.75, 0.75], [0.0, 0.0, 0.5, 0.5])
+    assert scores["iou"] == pytest.approx(1 / 7)  # (1/16) / (7/16)
+    assert scores["f1"] == pytest.approx(1 / 4)  # 2/16 / (1/4 + 1/4)
+    assert scores["precision"] == pytest.approx(1 / 4)  # (1/16) / (1/4)
+    assert scores["recall"] == pytest.approx(1 / 4)  # (1/16) / (1/4)
+    assert set(scores) == {"iou", "f1", "precision", "recall"}
+
+
+def test_box_scores_prediction_inside_target_half():
+    # Prediction is the left half of the target: A_t = 1/4, A_p = inter = 1/8.
+    scores = box_scores([0.0, 0.0, 0.25, 0.5], [0.0, 0.0, 0.5, 0.5])
+    assert scores["iou"] == pytest.approx(1 / 2)  # (1/8) / (1/4)
+    assert scores["f1"] == pytest.approx(2 / 3)  # (2/8) / (3/8)
+    assert scores["precision"] == pytest.approx(1.0)
+    assert scores["recall"] == pytest.approx(1 / 2)
+
+
+def test_box_scores_prediction_beyond_image_is_not_clipped():
+    # x0 = -0.5: A_p = 1 * 0.5 = 1/2 (half of it off the image), inter = 1/4 = A_t.
+    scores = box_scores([-0.5, 0.0, 0.5, 0.5], [0.0, 0.0, 0.5, 0.5])
+    assert scores["precision"] == pytest.approx(1 / 2)
+    assert scores["recall"] == pytest.approx(1.0)
+    assert scores["iou"] == pytest.approx(1 / 2)
+    assert scores["f1"] == pytest.approx(2 / 3)  # (2/4) / (3/4)
+
+
+def test_box_scores_identical_boxes_are_perfect():
+    box = [0.1, 0.2, 0.6, 0.9]
+    assert box_scores(box, box) == pytest.approx(
+        {"iou": 1.0, "f1": 1.0, "precision": 1.0, "recall": 1.0}
+    )
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        [0.6, 0.6, 0.9, 0.9],  # disjoint, up and to the right
+        [0.5, 0.0, 1.0, 0.5],  # shares the edge x = 0.5: zero-width overlap
+        [0.0, 0.5, 0.5, 1.0],  # shares the edge y = 0.5
+    ],
+)
+def test_box_scores_disjoint_boxes_score_zero(prediction):
+    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == {
+        "iou": 0.0,
+        "f1": 0.0,
+        "precision": 0.0,
+        "recall": 0.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        [0.2, 0.1, 0.2, 0.4],  # x1 == x0
+        [0.1, 0.3, 0.4, 0.3],  # y1 == y0
+        [0.4, 0.1, 0.1, 0.4],  # corners swapped in x
+        [0.4, 0.4, 0.1, 0.1],  # upper-right given first
+    ],
+)
+def test_box_scores_zero_area_prediction_scores_zero(prediction):
+    # Would otherwise overlap the target: a degenerate box still scores 0, without dividing by 0.
+    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == {
+        "iou": 0.0,
+        "f1": 0.0,
+        "precision": 0.0,
+        "recall": 0.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("prediction", "target", "message"),
+    [
+        ([0.1, 0.1, 0.2], [0.0, 0.0, 0.5, 0.5], "prediction box needs 4"),
+        ([0.1, 0.1, 0.2, 0.2], [0.0, 0.0, 0.5], "target box needs 4"),
+        ([0.1, 0.1, 0.2, 0.2], [0.0, 0.0, 0.0, 0.5], "zero area"),
+        ([0.1, 0.1, math.nan, 0.2], [0.0, 0.0, 0.5, 0.5], "finite"),
+    ],
+)
+def test_box_scores_bad_input_raises(prediction, target, message):
+    with pytest.raises(ValueError, match=message):
+        box_scores(prediction, target)
+
+
+# ----------------------------------------------------------------------- measurement_errors
+
+
+def test_measurement_errors_tumor_lesion_pair():
+    # major 25 vs 20 mm, minor 9 vs 10 mm: |errors| 5 and 1, relative 0.25 and 0.1.
+    abs_error, rel_error = measurement_errors([25.0, 9.0], [20.0, 10.0])
+    assert abs_error == pytest.approx(3.0)  # (5 + 1) / 2
+    assert rel_error == pytest.approx(0.175)  # (0.25 + 0.1) / 2
+
+
+def test_measurement_errors_single_value():
+    assert measurement_errors([80.0], [100.0]) == pytest.approx((20.0, 0.2))
+    assert measurement_errors([12.5], [12.5]) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("prediction", "target"),
+    [
+        ([1.0], [0.0]),  # t = 0: relative error undefined
+        ([1.0, 2.0], [3.0, -2.0]),
+        ([1.0], [1.0, 2.0]),
+        ([], []),
+        ([math.inf], [1.0]),
+    ],
+)
+def test_measurement_errors_bad_input_raises(prediction, target):
+    with pytest.raises(ValueError):
+        measurement_errors(prediction, target)
+
+
+# ------------------------------------------------------------------------------- aggregate
+
+
+def _box_record(key, parsed, iou=0.0, f1=0.0, precision=0.0, recall=0.0):
+    return {
+        "doc_key": key,
+        "parsed": parsed,
+        "iou": iou,
+        "f1": f1,
+        "precision": precision,
+        "recall": recall,
+    }
+
+
+# Scores of the two worked boxes above, an exact hit and a parse failure.
+DETECTION_RECORDS = [
+    _box_record("quarter", True, iou=1 / 7, f1=1 / 4, precision=1 / 4, recall=1 / 4),
+    _box_record("half", True, iou=1 / 2, f1=2 / 3, precision=1.0, recall=1 / 2),
+    _box_record("exact", True, iou=1.0, f1=1.0, precision=1.0, recall=1.0),
+    _box_record("failed", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("iou", 100 * (1 / 7 + 1 / 2 + 1 + 0) / 4),  # = 100 * 23/56
+        ("f1", 100 * (1 / 4 + 2 / 3 + 1 + 0) / 4),  # = 100 * 23/48
+        ("precision", 100 * (1 / 4 + 1 + 1 + 0) / 4),  # = 56.25
+        ("recall", 100 * (1 / 4 + 1 / 2 + 1 + 0) / 4),  # = 43.75
+        ("sr", 75.0),  # 3 of 4 parsed
+        ("iou>0.5", 50.0),  # "half" (IoU exactly 0.5 counts) and "exact", of 4 docs
+    ],
+)
+def test_aggregate_detection(metric, expected):
+    assert aggregate(DETECTION_RECORDS, metric) == pytest.approx(expected)
+
+
+def test_detection_failure_counts_as_zero_and_lowers_sr_by_one_share():
+    parsed_only = DETECTION_RECORDS[:3]
+    assert aggregate(parsed_only, "sr") == 100.0
+    assert aggregate(DETECTION_RECORDS, "sr") == 100.0 - 25.0
+    # The failure stays in the denominator: every mean shrinks by exactly 3/4.
+    for metric in ("iou", "f1", "precision", "recall", "iou>0.5"):
+        assert aggregate(DETECTION_RECORDS, metric) == pytest.approx(
+            aggregate(parsed_only, metric) * 3 / 4
+        )
+
+
+def test_detection_failure_scores_are_not_read():
+    # A failed doc counts 0 whatever scores its record carries (None included).
+    failed = {"doc_key": "x", "parsed": False, "iou": None, "f1": 0.9, "precision": None}
+    records = [_box_record("exact", True, 1.0, 1.0, 1.0, 1.0), failed]
+    assert aggregate(records, "iou") == pytest.approx(50.0)
+    assert aggregate(records, "f1") == pytest.approx(50.0)
+    assert aggregate(records, "precision") == pytest.approx(50.0)
+    assert aggregate(records, "iou>0.5") == pytest.approx(50.0)
+
+
+def _size_record(key, parsed, abs_error=None, rel_error=None):
+    return {"doc_key": key, "parsed": parsed, "abs_error": abs_error, "rel_error": rel_error}
+
+
+MEASUREMENT_RECORDS = [
+    _size_record("a", True, 3.0, 0.175),
+    _size_record("b", True, 20.0, 0.2),
+    _size_record("c", True, 1.0, 0.1),  # exactly 0.1: not below the threshold
+    _size_record("d", True, 0.5, 0.05),
+    _size_record("failed", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("mae", (3.0 + 20.0 + 1.0 + 0.5) / 4),  # = 6.125, parsed docs only
+        ("mre", 100 * (0.175 + 0.2 + 0.1 + 0.05) / 4),  # = 13.125 %
+        ("sr", 80.0),  # 4 of 5
+        ("mre<0.1", 20.0),  # only "d", of all 5 docs
+    ],
+)
+def test_aggregate_measurement(metric, expected):
+    assert aggregate(MEASUREMENT_RECORDS, metric) == pytest.approx(expected)
+
+
+def test_measurement_failure_excluded_from_mae_and_mre_but_lowers_sr():
+    parsed_only = MEASUREMENT_RECORDS[:4]
+    assert aggregate(MEASUREMENT_RECORDS, "mae") == aggregate(parsed_only, "mae")
+    assert aggregate(MEASUREMENT_RECORDS, "mre") == aggregate(parsed_only, "mre")
+    assert aggregate(parsed_only, "sr") == 100.0
+    assert aggregate(MEASUREMENT_RECORDS, "sr") == 80.0
+    # mre<0.1 is a share of all docs: 1 of 4, then 1 of 5.
+    assert aggregate(parsed_only, "mre<0.1") == pytest.approx(25.0)
+    assert aggregate(MEASUREMENT_RECORDS, "mre<0.1") == pytest.approx(20.0)
+
+
+def test_mre_threshold_boundary_from_measurement_errors():
+    # 11 vs 10: relative error 1/10, not below 0.1; 10.99 vs 10: 0.099, below.
+    _, at_boundary = measurement_errors([11.0], [10.0])
+    _, just_below = measurement_errors([10.99], [10.0])
+    assert aggregate([_size_record("k", True, 1.0, at_boundary)], "mre<0.1") == 0.0
+    assert aggregate([_size_record("k", True, 0.99, just_below)], "mre<0.1") == 100.0
+
+
+def test_no_parsed_docs():
+    records = [_size_record("x", False), _size_record("y", False)]
+    assert math.isnan(aggregate(records, "mae"))
+    assert math.isnan(aggregate(records, "mre"))
+    assert aggregate(records, "sr") == 0.0
+    assert aggregate(records, "mre<0.1") == 0.0
+    boxes = [_box_record("x", False)]
+    assert aggregate(boxes, "iou") == 0.0
+    assert aggregate(boxes, "iou>0.5") == 0.0
+
+
+@pytest.mark.parametrize("metric", sorted(set(DETECTION_METRICS) | set(MEASUREMENT_METRICS)))
+def test_empty_records_give_nan(metric):
+    assert math.isnan(aggregate([], metric))
+
+
+def test_metric_names():
+    assert DETECTION_METRICS == ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
+    assert MEASUREMENT_METRICS == ("mae", "mre", "sr", "mre<0.1")
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "IoU", "mre<0.05", ""])
+def test_unknown_metric_raises(metric):
+    with pytest.raises(ValueError, match="unknown metric"):
+        aggregate(DETECTION_RECORDS, metric)
+
+
+def test_record_without_parsed_names_the_doc():
+    with pytest.raises(ValueError, match="ds/img.nii.gz#2:10/liver.*parsed"):
+        aggregate([{"doc_key": "ds/img.nii.gz#2:10/liver", "iou": 0.3}], "iou")
+
+
+def test_parsed_record_without_score_names_the_field():
+    with pytest.raises(ValueError, match="doc-7.*'abs_error'"):
+        aggregate([{"doc_key": "doc-7", "parsed": True, "rel_error": 0.1}], "mae")
+    with pytest.raises(ValueError, match="doc-8.*'iou'"):
+        aggregate([{"doc_key": "doc-8", "parsed": True}], "iou>0.5")
