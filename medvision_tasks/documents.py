@@ -149,6 +149,10 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
             return None
         (r0, c0), (r1, c1) = boxes[0]["min_coords"][:2], boxes[0]["max_coords"][:2]
         box = (int(r0), int(c0), int(r1), int(c1))
+        if r1 <= r0 or c1 <= c0:
+            # Relative corners use the inclusive max (SPEC 7): a one-pixel side has zero area.
+            problems.append(f"bounding box {list(box)} has zero area")
+            return None
         size = doc["image_size_2d"]
         doc["box_area_fraction"] = box_area_fraction(box, size)
         return relative_box(box, size)

@@ -1,0 +1,84 @@
+"""Loading docs from a data directory: names merged from metadata, bad docs named before inference."""
+
+import json
+
+import pytest
+
+from medvision_tasks.documents import MedVisionDataError, load_documents
+from tests.helpers.synthetic_data import default_docs, tl_doc, write_data_dir
+
+
+@pytest.fixture()
+def data_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDVISION_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_plane_selection_and_derived_fields(data_root):
+    write_data_dir(data_root)
+    axial = load_documents("detection", "axial")
+    assert [doc["slice_idx"] for doc in axial] == [8, 9]
+    doc = axial[0]
+    assert doc["family"] == "detection" and doc["plane"] == "axial"
+    assert doc["image_path"] == str(data_root / "volumes/phantom.nii.gz")
+    assert doc["doc_key"] == "Phantom/volumes/phantom.nii.gz#2:8/1"
+    # Box rows 5..14, cols 6..20 on a 40 x 30 slice (inclusive): [6/30, 26/40, 20/30, 35/40].
+    assert doc["target"] == pytest.approx([0.2, 0.65, 20 / 30, 0.875])
+    assert doc["box_area_fraction"] == pytest.approx(10 * 15 / 1200)
+    assert len(load_documents("ad", None)) == 4
+
+
+def test_names_come_from_metadata_when_docs_lack_them(data_root):
+    row = tl_doc(2, 8, 12.5, 7.0)
+    for field in ("label_name", "modality", "image_description"):
+        del row[field]
+    write_data_dir(data_root, {"tl": [row]})
+    (data_root / "metadata.json").write_text(
+        json.dumps({"labels": [{"dataset_name": "Phantom", "taskID": "01", "label": 2, "label_name": "lesion", "modality": "MRI"}]})
+    )
+    (doc,) = load_documents("tl", "axial")
+    assert (doc["label_name"], doc["modality"], doc["image_description"]) == ("lesion", "MRI", "")
+    assert doc["target"] == [12.5, 7.0]
+
+
+def test_every_bad_doc_is_named_with_its_problem(data_root):
+    docs = default_docs()
+    docs["tl"][0]["biometric_profile"]["metric_value_minor_axis"] = 0.0
+    del docs["tl"][1]["label_name"]
+    docs["tl"][2]["image_file"] = "volumes/missing.nii.gz"
+    write_data_dir(data_root, docs)
+    with pytest.raises(MedVisionDataError) as raised:
+        load_documents("tl", None)
+    message = str(raised.value)
+    assert "3 MedVision doc(s) cannot be evaluated" in message
+    assert "tl.jsonl Phantom/volumes/phantom.nii.gz#2:8/2: biometric_profile.metric_value_minor_axis = 0.0" in message
+    assert "#2:9/2: missing field label_name" in message
+    assert "volume not found: " + str(data_root / "volumes/missing.nii.gz") in message
+
+
+def test_skip_invalid_drops_bad_docs_and_keeps_the_rest(data_root, monkeypatch):
+    docs = default_docs()
+    docs["ad"][0]["biometric_profile"]["metric_value"] = 0
+    write_data_dir(data_root, docs)
+    monkeypatch.setenv("MEDVISION_SKIP_INVALID", "1")
+    assert len(load_documents("ad", None)) == 3
+
+
+def test_malformed_jsonl_line_and_missing_directory(data_root, monkeypatch):
+    write_data_dir(data_root)
+    with (data_root / "ad.jsonl").open("a") as handle:
+        handle.write("{not json\n")
+    with pytest.raises(MedVisionDataError, match=r"ad.jsonl:5: not valid JSON"):
+        load_documents("ad", None)
+    monkeypatch.setenv("MEDVISION_DATA_DIR", str(data_root / "nowhere"))
+    with pytest.raises(MedVisionDataError, match="is not a directory"):
+        load_documents("ad", None)
+
+
+def test_one_pixel_thin_box_is_rejected(data_root):
+    docs = default_docs()
+    box = docs["detection"][0]["bounding_boxes"][0]
+    box["max_coords"] = [box["min_coords"][0], 20]
+    write_data_dir(data_root, docs)
+    with pytest.raises(MedVisionDataError, match=r"bounding box \[5, 6, 5, 20\] has zero area"):
+        load_documents("detection", "axial")

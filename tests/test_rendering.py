@@ -1,0 +1,60 @@
+"""Slice rendering (SPEC section 3) on arrays whose every value is known."""
+
+import numpy as np
+import pytest
+
+from medvision_tasks.rendering import extract_slice, normalize_to_uint8, render_slice, resize_bilinear, slice_spacing
+
+
+def indexed_volume() -> np.ndarray:
+    """vol[x, y, z] = 100x + 10y + z, so a slice's values name their voxels."""
+    x, y, z = np.meshgrid(np.arange(4), np.arange(3), np.arange(2), indexing="ij")
+    return 100 * x + 10 * y + z
+
+
+@pytest.mark.parametrize(
+    "slice_dim, slice_idx, expected",
+    [
+        (0, 2, [[200, 201], [210, 211], [220, 221]]),  # vol[2, :, :]: rows y, columns z
+        (1, 1, [[10, 11], [110, 111], [210, 211], [310, 311]]),  # vol[:, 1, :]: rows x, columns z
+        (2, 1, [[1, 11, 21], [101, 111, 121], [201, 211, 221], [301, 311, 321]]),  # vol[:, :, 1]
+    ],
+)
+def test_slices_keep_array_rows_as_image_rows(slice_dim, slice_idx, expected):
+    np.testing.assert_array_equal(extract_slice(indexed_volume(), slice_dim, slice_idx), expected)
+
+
+@pytest.mark.parametrize("slice_dim, expected", [(0, (0.8, 2.0)), (1, (0.5, 2.0)), (2, (0.5, 0.8))])
+def test_pixel_size_is_the_two_remaining_axes_in_order(slice_dim, expected):
+    assert slice_spacing((0.5, 0.8, 2.0), slice_dim) == expected
+
+
+def test_out_of_range_slice_and_bad_dim_are_errors():
+    with pytest.raises(IndexError, match="slice_idx 2 outside 0..1"):
+        extract_slice(indexed_volume(), 2, 2)
+    with pytest.raises(ValueError, match="slice_dim"):
+        slice_spacing((1, 1, 1), 3)
+
+
+def test_min_max_normalisation_and_constant_slice():
+    np.testing.assert_array_equal(normalize_to_uint8(np.array([[-10.0, 0.0], [10.0, 5.0]])), [[0, 128], [255, 191]])
+    np.testing.assert_array_equal(normalize_to_uint8(np.full((2, 3), 7.0)), np.zeros((2, 3)))
+
+
+def test_bilinear_reshape_of_a_linear_ramp_stays_linear():
+    # A ramp along columns sampled at pixel centres: doubling the width keeps it linear in the
+    # interior, and PIL's bilinear maps output column j to input position (j + 0.5) / 2 - 0.5.
+    ramp = np.tile(np.arange(4, dtype=np.float32) * 10, (2, 1))
+    wide = resize_bilinear(ramp, (2, 8))
+    assert wide.shape == (2, 8)
+    expected_interior = [((j + 0.5) / 2 - 0.5) * 10 for j in range(1, 7)]
+    np.testing.assert_allclose(wide[0, 1:7], expected_interior, atol=1e-4)
+
+
+def test_rendered_image_is_rgb_of_the_requested_size():
+    image = render_slice(np.arange(12, dtype=np.int16).reshape(3, 4), size_hw=(6, 10))
+    assert image.mode == "RGB"
+    assert image.size == (10, 6)  # PIL: (width, height)
+    pixels = np.asarray(image)
+    assert pixels.min() == 0 and pixels.max() == 255
+    np.testing.assert_array_equal(pixels[..., 0], pixels[..., 2])
