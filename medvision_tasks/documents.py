@@ -190,6 +190,9 @@ def normalize_doc(row: Mapping, family: str, root: Path, metadata: _Metadata) ->
         for field in NAME_FIELDS[family]
         if doc.get(field) in (None, "", [])
     ]
+    names_of_landmarks = doc.get("landmark_names")
+    if names_of_landmarks and isinstance(names_of_landmarks[0], (list, tuple)):
+        doc["landmark_names"] = [name for line in names_of_landmarks for name in line]
     slice_dim = int(doc["slice_dim"])
     if slice_dim not in PLANE_OF_SLICE_DIM:
         problems.append(f"slice_dim is {slice_dim}; expected 0, 1 or 2")

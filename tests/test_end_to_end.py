@@ -13,7 +13,7 @@ import pytest
 from lmms_eval.evaluator import simple_evaluate
 from lmms_eval.tasks import TaskManager
 
-from medvision_tasks import utils
+from medvision_tasks import documents, utils
 from medvision_tasks.cli import task_folder
 from tests.helpers.scripted_model import ScriptedModel, perfect_answer
 from tests.helpers.synthetic_data import default_docs, write_data_dir
@@ -152,6 +152,7 @@ def test_missing_volume_is_reported_before_inference(data_dir, task_manager):
 
 def test_bundled_sample_is_used_and_announced_without_a_data_dir(monkeypatch, task_manager, caplog):
     monkeypatch.delenv("MEDVISION_DATA_DIR", raising=False)
+    monkeypatch.setattr(documents, "_announced_source", False)
     utils.SLICES.clear()
     model = ScriptedModel(perfect_answer)
     with caplog.at_level(logging.WARNING):
@@ -160,3 +161,5 @@ def test_bundled_sample_is_used_and_announced_without_a_data_dir(monkeypatch, ta
         assert len(results["samples"][task]) > 0
         assert metric(results, task, "sr") == 100.0
     assert metric(results, "medvision_detect", "iou") == pytest.approx(100.0)
+    announcements = [r for r in caplog.records if "running on the bundled sample benchmark" in r.getMessage()]
+    assert len(announcements) == 1

@@ -38,4 +38,4 @@ class ScriptedModel(lmms):
 
 def perfect_answer(doc: Mapping, prompt: str) -> str:
     """The doc's target, in the CoT answer contract (also parsable for plain prompts)."""
-    return "<think>measuring</think><answer>" + ", ".join(f"{v:.6f}" for v in doc["target"]) + "</answer>"
+    return "<think>measuring</think><answer>" + ", ".join(repr(float(v)) for v in doc["target"]) + "</answer>"
