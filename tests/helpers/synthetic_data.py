@@ -45,6 +45,7 @@ def _common(slice_dim: int, slice_idx: int) -> dict:
 
 def detection_doc(slice_dim: int, slice_idx: int, box_rc: tuple[int, int, int, int], label_name: str) -> dict:
     r0, c0, r1, c1 = box_rc
+    pixel_size = _common(slice_dim, slice_idx)["pixel_size"]
     return {
         **_common(slice_dim, slice_idx),
         "taskType": "BoxCoordinate",
@@ -56,8 +57,8 @@ def detection_doc(slice_dim: int, slice_idx: int, box_rc: tuple[int, int, int, i
                 "min_coords": [r0, c0],
                 "max_coords": [r1, c1],
                 "center_coords": [(r0 + r1) / 2, (c0 + c1) / 2],
-                "dimensions": [r1 - r0 + 1, c1 - c0 + 1],
-                "sizes": [r1 - r0 + 1, c1 - c0 + 1],
+                "dimensions": [r1 - r0 + 1, c1 - c0 + 1],  # pixels
+                "sizes": [(r1 - r0 + 1) * pixel_size[0], (c1 - c0 + 1) * pixel_size[1]],  # mm
             }
         ],
     }

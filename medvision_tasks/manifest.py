@@ -1,0 +1,674 @@
+"""The ``medvision-tasks prepare`` manifest: a YAML file naming cases, parsed into specs.
+
+The format is documented in docs/prepare.md. In short::
+
+    base_dir: ..                 # optional; paths are relative to it (default: the manifest's folder)
+    seed: 0                      # subject-level split: seeded shuffle, train_fraction to train
+    train_fraction: 0.7
+    defaults: {planes: [axial, coronal, sagittal]}   # any case key, for every case
+    datasets:
+      - name: MyDataset
+        modality: MRI
+        image_description: "a {plane} slice of a T1-weighted brain MRI"
+        cases:
+          - id: case001
+            subject_id: sub-01
+            image: images/case001.nii.gz
+            mask: labels/case001.nii.gz
+            labels: {1: liver, 2: {name: liver tumor, families: [detection, tl]}}
+            landmarks: {file: landmarks/case001.fcsv}
+            measurements:
+              - {name: AC-PC distance, distance: [AC, PC]}
+              - {name: callosal angle, angle: [[AC, PC], [genu, splenium]]}
+    imports:                     # docs already in the public MedVision layout
+      - docs: exported/detection.jsonl
+        labels: {1: liver}
+
+Keys a case may hold can also be given per dataset or under ``defaults``; the most specific
+wins. Every error is a :class:`ManifestError` naming the manifest and the entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PLANE_DIMS = {"sagittal": 0, "coronal": 1, "axial": 2}
+MASK_FAMILIES = ("detection", "tl")
+DEFAULT_TRAIN_FRACTION = 0.7
+DEFAULT_SEED = 0
+DEFAULT_LANDMARK_TOLERANCE_MM = 2.0
+DEFAULT_MIN_BOX_SIDE_PX = 10
+DEFAULT_MIN_LESION_PIXELS = 200
+
+# Keys a case may carry, also allowed per dataset and under `defaults` (inherited).
+INHERITED_KEYS = {
+    "modality",
+    "image_description",
+    "planes",
+    "labels",
+    "families",
+    "measurements",
+    "landmark_names",
+    "landmark_space",
+    "landmark_coordinate_system",
+    "landmark_name_column",
+    "landmark_tolerance_mm",
+    "slice_step",
+    "max_slices_per_label_plane",
+    "crop",
+    "image_dtype",
+    "split",
+    "min_box_side_px",
+    "min_lesion_pixels",
+}
+CASE_ONLY_KEYS = {"id", "subject_id", "image", "mask", "masks", "landmarks"}
+DATASET_ONLY_KEYS = {"name", "cases"}
+TOP_LEVEL_KEYS = {"version", "base_dir", "seed", "train_fraction", "defaults", "datasets", "imports"}
+IMPORT_KEYS = {
+    "docs",
+    "image_root",
+    "volumes",
+    "split",
+    "dataset_name",
+    "task_id",
+    "labels",
+    "measurements",
+    "modality",
+    "image_description",
+    "subject_id_pattern",
+}
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+ALLOWED_IMAGE_DTYPES = ("uint8", "int8", "uint16", "int16", "int32", "float32")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """One label value of a mask and what to build from it.
+
+    Attributes:
+        value: the integer voxel value in the mask.
+        name: the name the prompts use (e.g. "liver tumor").
+        families: "detection" and/or "tl".
+    """
+
+    value: int
+    name: str
+    families: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MaskSpec:
+    """A label mask on the image's voxel grid.
+
+    Attributes:
+        path: absolute path of the mask file (or DICOM folder).
+        labels: the labels to build docs from.
+        task_id: the docs' ``taskID``.
+    """
+
+    path: str
+    labels: tuple[LabelSpec, ...]
+    task_id: str
+
+
+@dataclass(frozen=True)
+class LandmarkFileSpec:
+    """A landmark file and how to read it (see ``readers.read_landmarks``)."""
+
+    path: str
+    space: str | None = None
+    coordinate_system: str | None = None
+    name_column: str | None = None
+
+
+@dataclass(frozen=True)
+class MeasurementSpec:
+    """A distance or angle measured from landmarks (angle/distance family).
+
+    Attributes:
+        name: the measurement's name in the prompt (e.g. "AC-PC distance").
+        key: the doc's ``biometric_profile.metric_key``.
+        kind: "distance" (landmarks p1, p2) or "angle" (lines l1p1-l1p2 and l2p1-l2p2).
+        landmarks: landmark names as in the file: 2 for a distance, 4 for an angle.
+        planes: slice dims to measure in (0 sagittal, 1 coronal, 2 axial).
+        task_id: the docs' ``taskID``.
+    """
+
+    name: str
+    key: str
+    kind: str
+    landmarks: tuple[str, ...]
+    planes: tuple[int, ...]
+    task_id: str
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """Everything needed to build one case's docs; picklable and hashable as JSON.
+
+    Attributes:
+        dataset_name: the docs' ``dataset_name``.
+        case_id: unique within the dataset; names the output files.
+        subject_id: the unit of the train/test split.
+        image: absolute path of the image volume (file, or DICOM folder).
+        masks: label masks to build detection and T/L docs from.
+        landmarks: the landmark file for angle/distance docs, or None.
+        landmark_names: display names for landmark names used in the file (pairs).
+        measurements: distances and angles to measure.
+        planes: slice dims for detection and T/L docs.
+        modality: e.g. "MRI", "CT".
+        image_description: prompt text; ``{plane}`` and ``{modality}`` are filled in per doc.
+        split: "train" / "test" to force the subject's split, else None (seeded shuffle).
+        slice_step: consider only every ``slice_step``-th slice index (``idx % step == 0``).
+        max_slices_per_label_plane: keep at most this many passing slices per label (or
+            measurement) and plane, evenly spaced; None keeps all.
+        crop: None, ``("box", ((i0, i1), (j0, j1), (k0, k1)))`` half-open RAS+ voxel ranges
+            (None for an open end), or ``("margin_mm", (mx, my, mz))`` around the labels and
+            landmarks used.
+        image_dtype: numpy dtype name for the written image, or None to keep the input's.
+        landmark_tolerance_mm: largest distance (mm) a landmark may lie from the slice plane.
+        min_box_side_px: smallest detection box side in pixels (SPEC 2: 10).
+        min_lesion_pixels: smallest T/L component in pixels (SPEC 7: 200).
+    """
+
+    dataset_name: str
+    case_id: str
+    subject_id: str
+    image: str
+    masks: tuple[MaskSpec, ...] = ()
+    landmarks: LandmarkFileSpec | None = None
+    landmark_names: tuple[tuple[str, str], ...] = ()
+    measurements: tuple[MeasurementSpec, ...] = ()
+    planes: tuple[int, ...] = (2, 1, 0)
+    modality: str = ""
+    image_description: str = ""
+    split: str | None = None
+    slice_step: int = 1
+    max_slices_per_label_plane: int | None = None
+    crop: tuple | None = None
+    image_dtype: str | None = None
+    landmark_tolerance_mm: float = DEFAULT_LANDMARK_TOLERANCE_MM
+    min_box_side_px: int = DEFAULT_MIN_BOX_SIDE_PX
+    min_lesion_pixels: int = DEFAULT_MIN_LESION_PIXELS
+
+    @property
+    def name(self) -> str:
+        """``dataset/case`` as used in every message."""
+        return f"{self.dataset_name}/{self.case_id}"
+
+    def input_paths(self) -> list[str]:
+        """Every input file or folder the case reads."""
+        paths = [self.image, *(mask.path for mask in self.masks)]
+        if self.landmarks is not None:
+            paths.append(self.landmarks.path)
+        return paths
+
+    def to_json(self) -> dict:
+        """The spec as plain JSON data (for the cache key)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """Docs in the public MedVision layout to bring in, with the names they lack.
+
+    Attributes:
+        docs: absolute paths of ``.jsonl`` / ``.json`` files.
+        image_root: folder the docs' ``image_file`` / ``mask_file`` / ``landmark_file`` are
+            relative to.
+        volumes: "link" (symlink into the output), "copy", or "keep" (reference in place).
+        split: "train" / "test" for all, or None (by subject, seeded).
+        dataset_name: only docs of this dataset (None: all).
+        task_id: only docs of this taskID (None: all).
+        labels: label value -> name, for detection and T/L docs.
+        measurements: metric_key -> (name, landmark names) for angle/distance docs.
+        modality: filled in where a doc has none.
+        image_description: filled in where a doc has none.
+        subject_id_pattern: regex with one group applied to the image file name; the group is
+            the subject id (default: the file name without ``.nii.gz``).
+    """
+
+    docs: tuple[str, ...]
+    image_root: str
+    volumes: str = "link"
+    split: str | None = None
+    dataset_name: str | None = None
+    task_id: str | None = None
+    labels: tuple[tuple[int, str], ...] = ()
+    measurements: tuple[tuple[str, str, tuple], ...] = ()
+    modality: str = ""
+    image_description: str = ""
+    subject_id_pattern: str | None = None
+
+
+@dataclass
+class Manifest:
+    """A parsed manifest."""
+
+    path: Path
+    base_dir: Path
+    seed: int = DEFAULT_SEED
+    train_fraction: float = DEFAULT_TRAIN_FRACTION
+    cases: list[CaseSpec] = field(default_factory=list)
+    imports: list[ImportSpec] = field(default_factory=list)
+
+
+class _Context:
+    """Where in the manifest we are, for messages."""
+
+    def __init__(self, path: Path, where: str) -> None:
+        self.path, self.where = path, where
+
+    def error(self, message: str) -> ManifestError:
+        return ManifestError(f"{self.path}: {self.where}: {message}")
+
+    def child(self, where: str) -> _Context:
+        return _Context(self.path, f"{self.where}.{where}" if self.where else where)
+
+
+def _check_keys(entry: Any, allowed: set[str], ctx: _Context) -> Mapping:
+    if not isinstance(entry, Mapping):
+        raise ctx.error(f"expected a mapping, got {type(entry).__name__}")
+    unknown = sorted(set(map(str, entry)) - allowed)
+    if unknown:
+        raise ctx.error(f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    return entry
+
+
+def _text(value: Any, ctx: _Context, what: str, *, required: bool = True) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ctx.error(f"{what} is required")
+        return ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ctx.error(f"{what} must be text, got {value!r}")
+    return str(value).strip()
+
+
+def _positive_int(value: Any, ctx: _Context, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ctx.error(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+def _number(value: Any, ctx: _Context, what: str, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
+        raise ctx.error(f"{what} must be a number >= {minimum}, got {value!r}")
+    return float(value)
+
+
+def _split(value: Any, ctx: _Context) -> str | None:
+    if value is None:
+        return None
+    if value not in ("train", "test"):
+        raise ctx.error(f"split must be 'train' or 'test', got {value!r}")
+    return str(value)
+
+
+def _planes(value: Any, ctx: _Context) -> tuple[int, ...]:
+    if value in ("all", None):
+        return (2, 1, 0)
+    items = [value] if isinstance(value, (str, int)) else value
+    if not isinstance(items, list) or not items:
+        raise ctx.error(f"planes must be a list of axial/coronal/sagittal, got {value!r}")
+    dims = []
+    for item in items:
+        if isinstance(item, str) and item.lower() in PLANE_DIMS:
+            dims.append(PLANE_DIMS[item.lower()])
+        elif isinstance(item, int) and not isinstance(item, bool) and item in (0, 1, 2):
+            dims.append(item)
+        else:
+            raise ctx.error(f"unknown plane {item!r}; expected axial, coronal or sagittal")
+    return tuple(dict.fromkeys(dims))
+
+
+def _families(value: Any, ctx: _Context) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or any(f not in MASK_FAMILIES for f in items):
+        raise ctx.error(f"families must be a list of {list(MASK_FAMILIES)}, got {value!r}")
+    return tuple(dict.fromkeys(items))
+
+
+def _label_value(key: Any, ctx: _Context) -> int:
+    try:
+        value = int(str(key))
+    except ValueError:
+        raise ctx.error(f"label {key!r} is not an integer voxel value") from None
+    if value == 0:
+        raise ctx.error("label 0 is the background")
+    return value
+
+
+def _labels(value: Any, default_families: tuple[str, ...], ctx: _Context) -> tuple[LabelSpec, ...]:
+    if not isinstance(value, Mapping) or not value:
+        raise ctx.error(f"labels must map label values to names, got {value!r}")
+    labels = []
+    for key, spec in value.items():
+        label = _label_value(key, ctx)
+        label_ctx = ctx.child(str(key))
+        if isinstance(spec, Mapping):
+            _check_keys(spec, {"name", "families"}, label_ctx)
+            name = _text(spec.get("name"), label_ctx, "name")
+            families = _families(spec["families"], label_ctx) if "families" in spec else default_families
+        else:
+            name, families = _text(spec, label_ctx, "label name"), default_families
+        labels.append(LabelSpec(value=label, name=name, families=families))
+    return tuple(labels)
+
+
+def _resolve(base_dir: Path, value: Any, ctx: _Context, what: str) -> str:
+    text = _text(value, ctx, what)
+    path = Path(text).expanduser()
+    return str(path if path.is_absolute() else (base_dir / path).resolve())
+
+
+def _masks(entry: Mapping, settings: Mapping, base_dir: Path, ctx: _Context) -> tuple[MaskSpec, ...]:
+    default_families = _families(settings["families"], ctx) if "families" in settings else ("detection",)
+    if "mask" in entry and "masks" in entry:
+        raise ctx.error("give either mask (with labels) or masks, not both")
+    if "mask" in entry:
+        if "labels" not in settings:
+            raise ctx.error("mask needs labels (label value -> name)")
+        labels = _labels(settings["labels"], default_families, ctx.child("labels"))
+        return (MaskSpec(_resolve(base_dir, entry["mask"], ctx, "mask"), labels, "01"),)
+    masks = []
+    items = entry.get("masks") or []
+    if not isinstance(items, list):
+        raise ctx.error("masks must be a list of {file, labels}")
+    for index, item in enumerate(items):
+        mask_ctx = ctx.child(f"masks[{index}]")
+        _check_keys(item, {"file", "labels", "families", "task_id"}, mask_ctx)
+        families = _families(item["families"], mask_ctx) if "families" in item else default_families
+        labels = _labels(item.get("labels"), families, mask_ctx.child("labels"))
+        task_id = _text(item.get("task_id"), mask_ctx, "task_id", required=False) or f"{index + 1:02d}"
+        masks.append(MaskSpec(_resolve(base_dir, item.get("file"), mask_ctx, "file"), labels, task_id))
+    return tuple(masks)
+
+
+def _landmark_file(entry: Mapping, settings: Mapping, base_dir: Path, ctx: _Context) -> LandmarkFileSpec | None:
+    value = entry.get("landmarks")
+    if value is None:
+        return None
+    options = {
+        "space": settings.get("landmark_space"),
+        "coordinate_system": settings.get("landmark_coordinate_system"),
+        "name_column": settings.get("landmark_name_column"),
+    }
+    if isinstance(value, Mapping):
+        sub = ctx.child("landmarks")
+        _check_keys(value, {"file", "space", "coordinate_system", "name_column"}, sub)
+        options.update({k: value[k] for k in ("space", "coordinate_system", "name_column") if k in value})
+        path = _resolve(base_dir, value.get("file"), sub, "file")
+    else:
+        path = _resolve(base_dir, value, ctx, "landmarks")
+    if options["space"] not in (None, "mm", "voxel"):
+        raise ctx.error(f"landmark space must be 'mm' or 'voxel', got {options['space']!r}")
+    system = options["coordinate_system"]
+    if system is not None and str(system).upper() not in ("RAS", "LPS"):
+        raise ctx.error(f"landmark coordinate system must be RAS or LPS, got {system!r}")
+    return LandmarkFileSpec(
+        path=path,
+        space=options["space"],
+        coordinate_system=None if system is None else str(system).upper(),
+        name_column=options["name_column"],
+    )
+
+
+def _measurements(value: Any, planes: tuple[int, ...], ctx: _Context) -> tuple[MeasurementSpec, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ctx.error("measurements must be a list")
+    measurements, keys = [], set()
+    for index, item in enumerate(value):
+        sub = ctx.child(f"measurements[{index}]")
+        _check_keys(item, {"name", "key", "distance", "angle", "planes", "task_id"}, sub)
+        name = _text(item.get("name"), sub, "name")
+        if ("distance" in item) == ("angle" in item):
+            raise sub.error("give exactly one of distance: [p1, p2] or angle: [[a, b], [c, d]]")
+        if "distance" in item:
+            kind, points = "distance", item["distance"]
+            ok = isinstance(points, list) and len(points) == 2 and all(isinstance(p, str) for p in points)
+            landmarks = tuple(points) if ok else ()
+        else:
+            kind, lines = "angle", item["angle"]
+            ok = (
+                isinstance(lines, list)
+                and len(lines) == 2
+                and all(isinstance(line, list) and len(line) == 2 for line in lines)
+                and all(isinstance(p, str) for line in lines for p in line)
+            )
+            landmarks = tuple(p for line in lines for p in line) if ok else ()
+        if not ok:
+            shape = "[p1, p2]" if kind == "distance" else "[[l1p1, l1p2], [l2p1, l2p2]]"
+            raise sub.error(f"{kind} must be {shape} (landmark names), got {item[kind]!r}")
+        key = _text(item.get("key"), sub, "key", required=False) or name
+        if key in keys:
+            raise sub.error(f"duplicate measurement key {key!r}")
+        keys.add(key)
+        measurements.append(
+            MeasurementSpec(
+                name=name,
+                key=key,
+                kind=kind,
+                landmarks=landmarks,
+                planes=_planes(item["planes"], sub) if "planes" in item else planes,
+                task_id=_text(item.get("task_id"), sub, "task_id", required=False) or "01",
+            )
+        )
+    return tuple(measurements)
+
+
+def _crop(value: Any, ctx: _Context) -> tuple | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        _check_keys(value, {"margin_mm"}, ctx.child("crop"))
+        margin = value.get("margin_mm")
+        margins = margin if isinstance(margin, list) else [margin] * 3
+        if len(margins) != 3:
+            raise ctx.error(f"crop.margin_mm must be a number or three numbers, got {margin!r}")
+        return ("margin_mm", tuple(_number(m, ctx, "crop.margin_mm") for m in margins))
+    if not isinstance(value, list) or len(value) != 3:
+        raise ctx.error(f"crop must be {{margin_mm: M}} or three [start, stop] voxel ranges, got {value!r}")
+    ranges = []
+    for axis_range in value:
+        if axis_range is None:
+            ranges.append((None, None))
+            continue
+        if not isinstance(axis_range, list) or len(axis_range) != 2:
+            raise ctx.error(f"crop range must be [start, stop], got {axis_range!r}")
+        start, stop = axis_range
+        for bound in (start, stop):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int) or bound < 0):
+                raise ctx.error(f"crop bounds must be voxel indices >= 0 or null, got {axis_range!r}")
+        if start is not None and stop is not None and stop <= start:
+            raise ctx.error(f"crop range {axis_range!r} is empty")
+        ranges.append((start, stop))
+    return ("box", tuple(ranges))
+
+
+def _landmark_names(value: Any, ctx: _Context) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ctx.error("landmark_names must map file names to display names")
+    return tuple((str(k), _text(v, ctx, f"landmark_names.{k}")) for k, v in value.items())
+
+
+def _case(entry: Any, dataset: Mapping, defaults: Mapping, base_dir: Path, ctx: _Context) -> CaseSpec:
+    _check_keys(entry, INHERITED_KEYS | CASE_ONLY_KEYS, ctx)
+    settings = {**defaults, **{k: v for k, v in dataset.items() if k in INHERITED_KEYS}, **entry}
+    case_id = _text(entry.get("id"), ctx, "id")
+    if not SAFE_NAME.match(case_id):
+        raise ctx.error(f"id {case_id!r} must be letters, digits and ._+- (it names files)")
+    ctx = _Context(ctx.path, f"{ctx.where} (id {case_id!r})")
+    planes = _planes(settings.get("planes"), ctx)
+    masks = _masks(entry, settings, base_dir, ctx)
+    landmarks = _landmark_file(entry, settings, base_dir, ctx)
+    measurements = _measurements(settings.get("measurements"), planes, ctx)
+    if measurements and landmarks is None:
+        raise ctx.error("measurements need a landmarks file")
+    if not masks and not measurements:
+        raise ctx.error("nothing to build: give a mask with labels and/or landmarks with measurements")
+    image_dtype = settings.get("image_dtype")
+    if image_dtype is not None and image_dtype not in ALLOWED_IMAGE_DTYPES:
+        raise ctx.error(f"image_dtype must be one of {ALLOWED_IMAGE_DTYPES}, got {image_dtype!r}")
+    max_slices = settings.get("max_slices_per_label_plane")
+    return CaseSpec(
+        dataset_name=str(dataset["name"]),
+        case_id=case_id,
+        subject_id=_text(entry.get("subject_id"), ctx, "subject_id", required=False) or case_id,
+        image=_resolve(base_dir, entry.get("image"), ctx, "image"),
+        masks=masks,
+        landmarks=landmarks,
+        landmark_names=_landmark_names(settings.get("landmark_names"), ctx),
+        measurements=measurements,
+        planes=planes,
+        modality=_text(settings.get("modality"), ctx, "modality", required=False),
+        image_description=_text(settings.get("image_description"), ctx, "image_description", required=False),
+        split=_split(settings.get("split"), ctx),
+        slice_step=_positive_int(settings.get("slice_step", 1), ctx, "slice_step"),
+        max_slices_per_label_plane=None
+        if max_slices is None
+        else _positive_int(max_slices, ctx, "max_slices_per_label_plane"),
+        crop=_crop(settings.get("crop"), ctx),
+        image_dtype=image_dtype,
+        landmark_tolerance_mm=_number(
+            settings.get("landmark_tolerance_mm", DEFAULT_LANDMARK_TOLERANCE_MM), ctx, "landmark_tolerance_mm"
+        ),
+        min_box_side_px=_positive_int(settings.get("min_box_side_px", DEFAULT_MIN_BOX_SIDE_PX), ctx, "min_box_side_px"),
+        min_lesion_pixels=_positive_int(
+            settings.get("min_lesion_pixels", DEFAULT_MIN_LESION_PIXELS), ctx, "min_lesion_pixels"
+        ),
+    )
+
+
+def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
+    _check_keys(entry, IMPORT_KEYS, ctx)
+    docs = entry.get("docs")
+    docs = [docs] if isinstance(docs, str) else docs
+    if not isinstance(docs, list) or not docs:
+        raise ctx.error("docs must name one or more .jsonl/.json files")
+    paths = tuple(_resolve(base_dir, d, ctx, "docs") for d in docs)
+    image_root = (
+        _resolve(base_dir, entry["image_root"], ctx, "image_root")
+        if entry.get("image_root") is not None
+        else str(Path(paths[0]).parent)
+    )
+    volumes = entry.get("volumes", "link")
+    if volumes not in ("link", "copy", "keep"):
+        raise ctx.error(f"volumes must be link, copy or keep, got {volumes!r}")
+    labels = ()
+    if entry.get("labels") is not None:
+        labels = tuple((s.value, s.name) for s in _labels(entry["labels"], ("detection",), ctx.child("labels")))
+    measurements = []
+    for key, spec in (entry.get("measurements") or {}).items():
+        sub = ctx.child(f"measurements.{key}")
+        _check_keys(spec, {"name", "landmarks"}, sub)
+        landmark_names = spec.get("landmarks")
+        if not isinstance(landmark_names, list) or len(landmark_names) != 2:
+            raise sub.error("landmarks must be [p1, p2] or [[l1p1, l1p2], [l2p1, l2p2]]")
+        frozen = tuple(tuple(x) if isinstance(x, list) else x for x in landmark_names)
+        measurements.append((str(key), _text(spec.get("name"), sub, "name"), frozen))
+    pattern = entry.get("subject_id_pattern")
+    if pattern is not None:
+        try:
+            if re.compile(pattern).groups != 1:
+                raise ctx.error("subject_id_pattern needs exactly one (group)")
+        except re.error as error:
+            raise ctx.error(f"subject_id_pattern is not a regex: {error}") from None
+    return ImportSpec(
+        docs=paths,
+        image_root=image_root,
+        volumes=volumes,
+        split=_split(entry.get("split"), ctx),
+        dataset_name=_text(entry.get("dataset_name"), ctx, "dataset_name", required=False) or None,
+        task_id=_text(entry.get("task_id"), ctx, "task_id", required=False) or None,
+        labels=labels,
+        measurements=tuple(measurements),
+        modality=_text(entry.get("modality"), ctx, "modality", required=False),
+        image_description=_text(entry.get("image_description"), ctx, "image_description", required=False),
+        subject_id_pattern=pattern,
+    )
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Parse and validate a manifest file.
+
+    Args:
+        path: the YAML manifest. Relative paths inside it resolve against its ``base_dir``
+            (itself relative to the manifest's folder), by default the manifest's folder.
+
+    Returns:
+        The manifest with one :class:`CaseSpec` per case, in file order.
+
+    Raises:
+        ManifestError: unreadable YAML, unknown keys, missing or malformed values, duplicate
+            dataset/case ids; the message names the manifest and the entry.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest not found")
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ManifestError(f"{path}: not valid YAML ({error})") from error
+    root = _Context(path, "")
+    _check_keys(content, TOP_LEVEL_KEYS, _Context(path, "top level"))
+    base_dir = path.parent.resolve()
+    if content.get("base_dir") is not None:
+        base_dir = Path(_resolve(base_dir, content["base_dir"], root, "base_dir"))
+    seed = content.get("seed", DEFAULT_SEED)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ManifestError(f"{path}: seed must be an integer, got {seed!r}")
+    fraction = content.get("train_fraction", DEFAULT_TRAIN_FRACTION)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+        raise ManifestError(f"{path}: train_fraction must be in [0, 1], got {fraction!r}")
+    defaults = _check_keys(content.get("defaults") or {}, INHERITED_KEYS, _Context(path, "defaults"))
+    manifest = Manifest(path=path, base_dir=base_dir, seed=seed, train_fraction=float(fraction))
+    datasets = content.get("datasets") or []
+    if not isinstance(datasets, list):
+        raise ManifestError(f"{path}: datasets must be a list")
+    seen: set[tuple[str, str]] = set()
+    prefixes: dict[str, str] = {}
+    for d_index, dataset in enumerate(datasets):
+        d_ctx = _Context(path, f"datasets[{d_index}]")
+        _check_keys(dataset, INHERITED_KEYS | DATASET_ONLY_KEYS, d_ctx)
+        name = _text(dataset.get("name"), d_ctx, "name")
+        if not SAFE_NAME.match(name):
+            raise d_ctx.error(f"name {name!r} must be letters, digits and ._+- (it names files)")
+        cases = dataset.get("cases") or []
+        if not isinstance(cases, list) or not cases:
+            raise d_ctx.error("cases must be a non-empty list")
+        for c_index, entry in enumerate(cases):
+            case = _case(entry, dataset, defaults, base_dir, d_ctx.child(f"cases[{c_index}]"))
+            if (case.dataset_name, case.case_id) in seen:
+                raise d_ctx.error(f"duplicate case id {case.case_id!r}")
+            seen.add((case.dataset_name, case.case_id))
+            # Output files are named "<dataset>_<case>_...": two cases must not share that prefix.
+            prefix = f"{case.dataset_name}_{case.case_id}"
+            if prefix in prefixes:
+                raise d_ctx.error(
+                    f"case {case.name} and case {prefixes[prefix]} would write the same files ({prefix}_*)"
+                )
+            prefixes[prefix] = case.name
+            manifest.cases.append(case)
+    imports = content.get("imports") or []
+    if not isinstance(imports, list):
+        raise ManifestError(f"{path}: imports must be a list")
+    for i_index, entry in enumerate(imports):
+        manifest.imports.append(_import(entry, base_dir, _Context(path, f"imports[{i_index}]")))
+    if not manifest.cases and not manifest.imports:
+        raise ManifestError(f"{path}: no datasets and no imports: nothing to build")
+    return manifest
