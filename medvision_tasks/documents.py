@@ -207,7 +207,10 @@ def normalize_doc(row: Mapping, family: str, root: Path, metadata: _Metadata) ->
     doc["taskID"] = _text(doc.get("taskID"))
     doc["label"] = _int_or_none(doc.get("label"))
     item = doc["label"] if family != "ad" else (doc.get("biometric_profile") or {}).get("metric_key")
-    doc["doc_key"] = f"{doc['dataset_name']}/{doc['image_file']}#{slice_dim}:{int(doc['slice_idx'])}/{item}"
+    # Unique per question: two tasks of a dataset may label the same slice with the same number.
+    doc["doc_key"] = (
+        f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{int(doc['slice_idx'])}/{item}"
+    )
     doc["target"] = _target(doc, family, problems)
     return doc, problems
 

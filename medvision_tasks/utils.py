@@ -13,7 +13,7 @@ import datasets
 from PIL import Image
 
 from medvision_tasks import metrics
-from medvision_tasks.documents import MedVisionDataError, data_dir, load_documents
+from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, load_documents, sample_dir
 from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
 from medvision_tasks.prompts import biometrics_prompt, detection_prompt, tumor_lesion_prompt
 from medvision_tasks.rendering import render_slice
@@ -39,8 +39,14 @@ _stated_lock = threading.Lock()
 
 def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], datasets.Dataset]:
     def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
-        sample_rows = None if data_dir() is not None else dataset
-        docs = load_documents(family, plane, sample_rows=sample_rows)
+        root = data_dir()
+        docs = load_documents(family, plane, sample_rows=None if root is not None else dataset)
+        if not docs:
+            # lmms-eval cannot run a task without docs; say which selection is empty, and where.
+            raise MedVisionDataError(
+                f"no {family} docs on the {plane or 'any'} plane in {docs_file(root or sample_dir(), family)}: "
+                "this task has nothing to evaluate"
+            )
         for doc in docs:
             SLICES.register(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
         return datasets.Dataset.from_list(docs)

@@ -21,7 +21,7 @@ def test_plane_selection_and_derived_fields(data_root):
     doc = axial[0]
     assert doc["family"] == "detection" and doc["plane"] == "axial"
     assert doc["image_path"] == str(data_root / "volumes/phantom.nii.gz")
-    assert doc["doc_key"] == "Phantom/volumes/phantom.nii.gz#2:8/1"
+    assert doc["doc_key"] == "Phantom/01/volumes/phantom.nii.gz#2:8/1"
     # Box rows 5..14, cols 6..20 on a 40 x 30 slice (inclusive): [6/30, 26/40, 20/30, 35/40].
     assert doc["target"] == pytest.approx([0.2, 0.65, 20 / 30, 0.875])
     assert doc["box_area_fraction"] == pytest.approx(10 * 15 / 1200)
@@ -51,7 +51,7 @@ def test_every_bad_doc_is_named_with_its_problem(data_root):
         load_documents("tl", None)
     message = str(raised.value)
     assert "3 MedVision doc(s) cannot be evaluated" in message
-    assert "tl.jsonl Phantom/volumes/phantom.nii.gz#2:8/2: biometric_profile.metric_value_minor_axis = 0.0" in message
+    assert "tl.jsonl Phantom/01/volumes/phantom.nii.gz#2:8/2: biometric_profile.metric_value_minor_axis = 0.0" in message
     assert "#2:9/2: missing field label_name" in message
     assert "volume not found: " + str(data_root / "volumes/missing.nii.gz") in message
 

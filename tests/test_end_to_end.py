@@ -74,7 +74,7 @@ def test_perfect_answers_score_perfectly_on_every_family(data_dir, task_manager)
 
 
 def test_unparsable_answer_lowers_success_rate_exactly(data_dir, task_manager):
-    garbage_key = "Phantom/volumes/phantom.nii.gz#2:9/"
+    garbage_key = "Phantom/01/volumes/phantom.nii.gz#2:9/"
 
     def script(doc, prompt):
         return "I cannot tell." if doc["doc_key"].startswith(garbage_key) else perfect_answer(doc, prompt)
@@ -146,7 +146,7 @@ def test_missing_volume_is_reported_before_inference(data_dir, task_manager):
     while error is not None:
         chain.append(str(error))
         error = error.__cause__
-    assert any("volume not found:" in text and "phantom.nii.gz" in text and "Phantom/volumes" in text for text in chain), chain
+    assert any("volume not found:" in text and "phantom.nii.gz" in text and "Phantom/01/volumes" in text for text in chain), chain
     assert model.seen == []
 
 
@@ -163,3 +163,21 @@ def test_bundled_sample_is_used_and_announced_without_a_data_dir(monkeypatch, ta
     assert metric(results, "medvision_detect", "iou") == pytest.approx(100.0)
     announcements = [r for r in caplog.records if "running on the bundled sample benchmark" in r.getMessage()]
     assert len(announcements) == 1
+
+
+def test_a_task_without_docs_says_which_selection_is_empty(tmp_path, monkeypatch, task_manager):
+    docs = default_docs()
+    docs["tl"] = [doc for doc in docs["tl"] if doc["slice_dim"] != 0]  # no sagittal T/L doc
+    monkeypatch.setenv("MEDVISION_DATA_DIR", str(write_data_dir(tmp_path, docs)))
+    with pytest.raises(Exception) as raised:
+        evaluate(ScriptedModel(perfect_answer), ["medvision_tl_sagittal"], task_manager)
+    assert "no tl docs on the sagittal plane in " + str(tmp_path / "tl.jsonl") in str(raised.value.__cause__)
+
+
+@pytest.mark.parametrize("family", ["detection", "tl", "ad"])
+def test_bundled_sample_docs_are_valid_and_uniquely_keyed(monkeypatch, family):
+    monkeypatch.delenv("MEDVISION_DATA_DIR", raising=False)
+    docs = documents.load_documents(family, None)
+    keys = [doc["doc_key"] for doc in docs]
+    assert len(docs) > 0
+    assert len(set(keys)) == len(keys)
