@@ -1,0 +1,35 @@
+"""Leaderboard report of MedVision runs (``medvision-tasks report``).
+
+Modules, one concern each:
+
+- :mod:`.runs`: reading lmms-eval output folders (results JSON, per-doc samples);
+- :mod:`.grouping`: systems, label groups, anatomy vs tumor/lesion, A/D sub-tasks (SPEC 8);
+- :mod:`.bootstrap`: seeded percentile-bootstrap intervals;
+- :mod:`.chance`: the chance-level draws shared with the ``medvision_random`` model;
+- :mod:`.build`: every table's numbers; :mod:`.tables`: ranking marks, Markdown, CSV;
+- :mod:`.reference`: the paper's published numbers;
+- :mod:`.plots`: PNG figures; :mod:`.html`: the self-contained page;
+  :mod:`.screenshot`: headless-Chromium screenshot;
+- :mod:`.cli`: the command line.
+
+Importing this package is cheap (no matplotlib, no lmms-eval).
+"""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``medvision-tasks report RUN_DIR... --out DIR [--paper] [--seed S] [--bootstrap N]``.
+
+    Args:
+        argv: the arguments after ``report``; default ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 on success, 2 for unusable input.
+    """
+    from medvision_tasks.report.cli import main as cli_main
+
+    return cli_main(argv)
+
+
+__all__ = ["main"]

@@ -1,0 +1,146 @@
+"""Seeded percentile-bootstrap confidence intervals for report numbers.
+
+The statistic is the one the tables show: :func:`.grouping.weighted_mean_over_groups` of
+:func:`medvision_tasks.metrics.aggregate` over one or more strata (label groups). A resample
+draws, within each stratum, as many docs as it has, with replacement; stratum sizes (the
+weights) therefore stay fixed, as the paper's sample-weighted mean over label groups needs.
+The interval is the (2.5, 97.5) percentile pair of the resampled statistics (95 %).
+
+Speed: every metric of :mod:`medvision_tasks.metrics` is a mean over docs of a per-doc
+value (over all docs, or over parsed docs for ``mae``/``mre``), so a resample's value is the
+NaN-skipping mean of the per-doc values ``aggregate([record], metric)`` at the drawn indices:
+one ``aggregate`` call per doc instead of one per doc per resample. Before using this, each
+stratum's NaN-skipping mean is checked against ``aggregate`` of the whole stratum; if they
+differ (a metric that is not such a mean), ``aggregate`` is called on every resample instead.
+
+Reproducibility: the draws come from ``numpy.random.SeedSequence([seed, crc32(key)])``, one
+spawned child generator per stratum, with ``key`` naming the number (table, system, subset): an
+interval depends only on the seed and its own docs, not on which other numbers the report
+computes, in what order, or how the resamples are chunked in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import zlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from medvision_tasks.metrics import aggregate
+from medvision_tasks.report.grouping import weighted_mean_over_groups
+
+CONFIDENCE = 0.95
+_MAX_CHUNK_ELEMENTS = 4_000_000  # resample indices held at once (~32 MB of int64)
+
+
+def _seed_sequence(seed: int, key: str) -> np.random.SeedSequence:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"bootstrap seed must be a non-negative integer, got {seed!r}")
+    return np.random.SeedSequence([int(seed), zlib.crc32(key.encode("utf-8"))])
+
+
+def per_doc_values(records: Sequence[Mapping], metric: str) -> np.ndarray:
+    """``aggregate([record], metric)`` for every record (NaN where undefined)."""
+    return np.fromiter((aggregate([record], metric) for record in records), dtype=float, count=len(records))
+
+
+def _same(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _nanmean_rows(matrix: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row is NaN, as aggregate says
+        return np.nanmean(matrix, axis=1)
+
+
+def _weighted(stats: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per resample (rows), the weighted mean over strata (columns) of the defined values."""
+    defined = ~np.isnan(stats)
+    total = np.where(defined, stats, 0.0) @ weights
+    weight = defined.astype(float) @ weights
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
+
+
+def bootstrap_intervals(
+    strata: Sequence[Sequence[Mapping]],
+    metrics: Sequence[str],
+    *,
+    n_resamples: int,
+    seed: int,
+    key: str,
+    confidence: float = CONFIDENCE,
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of the sample-weighted mean over strata, per metric.
+
+    Args:
+        strata: the docs of each label group (one stratum for a plain pooled number).
+        metrics: metric names of :func:`medvision_tasks.metrics.aggregate`; all share the
+            same resamples.
+        n_resamples: number of resamples (>= 1).
+        seed: non-negative seed.
+        key: names the number, e.g. ``"table2/model · CoT/anatomy"``.
+        confidence: central coverage of the interval (0.95: the 2.5 and 97.5 percentiles).
+
+    Returns:
+        ``{metric: (low, high)}``; ``(nan, nan)`` when no resample has a defined value.
+
+    Raises:
+        ValueError: no strata, an empty stratum, or ``n_resamples < 1``.
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    if not strata or any(len(stratum) == 0 for stratum in strata):
+        raise ValueError(f"{key}: bootstrap needs at least one stratum and no empty stratum")
+    # One generator per stratum, so the draws do not depend on how resamples are chunked.
+    generators = [np.random.default_rng(child) for child in _seed_sequence(seed, key).spawn(len(strata))]
+    sizes = [len(stratum) for stratum in strata]
+    weights = np.asarray(sizes, dtype=float)
+
+    values: dict[str, list[np.ndarray] | None] = {}
+    for metric in metrics:
+        per_stratum = [per_doc_values(stratum, metric) for stratum in strata]
+        decomposes = all(
+            _same(float(_nanmean_rows(v[None, :])[0]), aggregate(stratum, metric))
+            for v, stratum in zip(per_stratum, strata)
+        )
+        values[metric] = per_stratum if decomposes else None
+
+    chunk = max(1, _MAX_CHUNK_ELEMENTS // max(sizes))
+    resampled: dict[str, list[np.ndarray]] = {metric: [] for metric in metrics}
+    done = 0
+    while done < n_resamples:
+        count = min(chunk, n_resamples - done)
+        indices = [rng.integers(0, size, size=(count, size)) for rng, size in zip(generators, sizes)]
+        for metric in metrics:
+            if values[metric] is not None:
+                stats = np.column_stack([_nanmean_rows(v[idx]) for v, idx in zip(values[metric], indices)])
+                resampled[metric].append(_weighted(stats, weights))
+            else:
+                resampled[metric].append(
+                    np.array(
+                        [
+                            weighted_mean_over_groups(
+                                [[stratum[i] for i in idx[row]] for stratum, idx in zip(strata, indices)], metric
+                            )
+                            for row in range(count)
+                        ]
+                    )
+                )
+        done += count
+
+    alpha = 100.0 * (1.0 - confidence) / 2.0
+    intervals = {}
+    for metric in metrics:
+        stats = np.concatenate(resampled[metric])
+        if np.all(np.isnan(stats)):
+            intervals[metric] = (float("nan"), float("nan"))
+            continue
+        low, high = np.nanpercentile(stats, [alpha, 100.0 - alpha])
+        intervals[metric] = (float(low), float(high))
+    return intervals

@@ -1,0 +1,149 @@
+"""``medvision-tasks report RUN_DIR... --out DIR``: the leaderboard report of lmms-eval runs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from medvision_tasks.report.build import MIN_GROUP_DOCS, ReportOptions, build_report
+from medvision_tasks.report.runs import ReportInputError, read_runs
+from medvision_tasks.report.tables import tables_to_csv, to_csv, to_markdown
+
+PROG = "medvision-tasks report"
+logger = logging.getLogger(__name__)
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The report's argument parser (also used by ``medvision-tasks report``)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            "Leaderboard report of MedVision runs: paper Tables 2-4 with best-three marks and bootstrap "
+            "intervals, per-label and plane-OOD tables, detection by box size with a random-box baseline, "
+            "plots, and one self-contained HTML page."
+        ),
+    )
+    parser.add_argument(
+        "run_dirs",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="lmms-eval --output_path folder(s) of runs made with --log_samples (any folder above the results files works)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder to write report.html, report.md, tables/ and plots/ into",
+    )
+    parser.add_argument(
+        "--paper", action="store_true", help="add the paper's published numbers as marked reference rows"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the bootstrap and the random-box baseline (default 0)"
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples per headline number; 0 turns intervals off (default 1000)",
+    )
+    parser.add_argument(
+        "--min-group-docs",
+        type=int,
+        default=MIN_GROUP_DOCS,
+        metavar="N",
+        help=f"Table 2 averages label groups of at least N docs (default {MIN_GROUP_DOCS}, SPEC 8)",
+    )
+    parser.add_argument(
+        "--random-draws",
+        type=int,
+        default=10,
+        metavar="K",
+        help="random boxes per doc for the box-size baseline (default 10)",
+    )
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    parser.add_argument(
+        "--screenshot", action="store_true", help="also save report.png with headless Chromium (must be installed)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    return parser
+
+
+def write_report(args: argparse.Namespace) -> list[Path]:
+    """Read the runs, compute the tables and write every output; returns the files written."""
+    runs = read_runs(args.run_dirs, progress=False if args.quiet else None)
+    options = ReportOptions(
+        seed=args.seed,
+        n_bootstrap=args.bootstrap,
+        min_group_docs=args.min_group_docs,
+        paper=args.paper,
+        random_draws=args.random_draws,
+    )
+    report = build_report(runs, options)
+    out: Path = args.out
+    tables_dir = out / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for table in report.tables:
+        for suffix, text in ((".md", to_markdown(table)), (".csv", to_csv(table))):
+            path = tables_dir / f"{table.key}{suffix}"
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    all_csv = out / "tables.csv"
+    all_csv.write_text(tables_to_csv(report.tables), encoding="utf-8")
+    markdown = out / "report.md"
+    markdown.write_text(
+        "# MedVision leaderboard report\n\n" + "\n".join(to_markdown(t) for t in report.tables), encoding="utf-8"
+    )
+    written += [all_csv, markdown]
+    figures = []
+    if not args.no_plots:
+        try:
+            from medvision_tasks.report.plots import draw_all  # matplotlib only when plotting
+        except ImportError as error:
+            logger.warning("no figures: %s (pip install 'medvision-tasks[report]', or pass --no-plots)", error)
+        else:
+            figures = draw_all(report, out / "plots")
+            written += [path for _, path in figures]
+    from medvision_tasks.report.html import write_html
+
+    page = write_html(report, figures, out / "report.html")
+    written.append(page)
+    if args.screenshot:
+        from medvision_tasks.report.screenshot import screenshot
+
+        written.append(screenshot(page, out / "report.png"))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the report command.
+
+    Args:
+        argv: arguments after ``report`` (default ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 2 when the input cannot be used (message on stderr).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.seed < 0 or args.bootstrap < 0 or args.random_draws < 1 or args.min_group_docs < 0:
+        parser.error("--seed, --bootstrap and --min-group-docs must be >= 0 and --random-draws >= 1")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        written = write_report(args)
+    except (ReportInputError, FileNotFoundError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        page = next(p for p in written if p.name == "report.html")
+        print(f"wrote {len(written)} files to {args.out}; open {page}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""One self-contained HTML page: styles inline, figures embedded as base64 PNG, no scripts.
+
+Opened from disk, e-mailed or archived, it shows everything without any other file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Sequence
+from itertools import groupby
+from pathlib import Path
+
+from medvision_tasks import __version__
+from medvision_tasks.report.build import Report
+from medvision_tasks.report.chance import (
+    ANGLE_RANGE_DEGREES,
+    DISTANCE_RANGE_MM,
+    TL_MAJOR_RANGE_MM,
+    TL_MINOR_FRACTION_RANGE,
+)
+from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PUBLISHED, Cell, Column, Table, format_value
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem auto; max-width: 1500px;
+       padding: 0 1rem; color: #1d232a; line-height: 1.45; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #dde3ea; }
+h3 { margin-top: 1.6rem; } .sub { color: #5b6773; margin-top: 0; }
+nav ul { columns: 2; } .caption { color: #39434d; font-size: .92rem; max-width: 1100px; }
+.scroll { overflow-x: auto; } table { border-collapse: collapse; font-size: .86rem; margin: .6rem 0 .4rem; }
+th, td { border: 1px solid #d4dbe2; padding: .25rem .45rem; } th { background: #eef2f6; font-weight: 600; }
+td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.label { white-space: nowrap; } .ci { display: block; color: #6b7785; font-size: .74rem; }
+tr.published td { background: #fbf7ec; color: #5d5340; font-style: italic; }
+tr.baseline td { background: #f1f1f1; color: #444; }
+.badge { font-size: .68rem; font-style: normal; border-radius: .6rem; padding: 0 .4rem; margin-left: .35rem;
+         background: #e7d9b0; color: #4a3d12; } .badge.base { background: #d8d8d8; color: #333; }
+.medal { display: inline-block; min-width: 1.05rem; height: 1.05rem; line-height: 1.05rem; border-radius: 50%;
+         text-align: center; font-size: .68rem; font-weight: 700; color: #222; font-style: normal; }
+.medal.m1 { background: #e6c34a; } .medal.m2 { background: #c4cad0; } .medal.m3 { background: #d79b6a; }
+.r1 { background: #fff4c2; } .r2 { background: #eef0f3; } .r3 { background: #f7e6d8; }
+ul.notes { font-size: .84rem; color: #39434d; } figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #e3e8ee; }
+figcaption { font-size: .88rem; color: #39434d; } details { margin: .6rem 0; } summary { cursor: pointer; font-weight: 600; }
+code { background: #f1f4f7; padding: 0 .2rem; border-radius: 3px; }
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _cell_html(cell: Cell | None, column: Column) -> str:
+    if cell is None:
+        return '<td class="num">–</td>'
+    classes = ["num"] + ([f"r{cell.rank}"] if cell.rank else [])
+    text = _e(format_value(cell.value, column.decimals))
+    if cell.rank:
+        # A drawn badge, not the emoji: headless and minimal systems often lack an emoji font.
+        text += f' <span class="medal m{cell.rank}" title="rank {cell.rank}">{cell.rank}</span>'
+    text += _e(cell.note)
+    if cell.ci is not None and not math.isnan(cell.ci[0]):
+        text += f'<span class="ci">{_e(format_value(cell.ci[0], column.decimals))}–{_e(format_value(cell.ci[1], column.decimals))}</span>'
+    title = f' title="{cell.n_docs} docs"' if cell.n_docs is not None else ""
+    return f'<td class="{" ".join(classes)}"{title}>{text}</td>'
+
+
+def table_html(table: Table) -> str:
+    """A table with a two-level header (subset over metric) when it has several subsets."""
+    parts = [f'<h3 id="{_e(table.key)}">{_e(table.title)}</h3>', f'<p class="caption">{_e(table.caption)}</p>']
+    if not table.rows:
+        parts.append("<p><em>No data for this table in the runs given.</em></p>")
+        return "\n".join(parts)
+    subsets = [
+        (label, len(list(cols)))
+        for label, cols in groupby(table.columns, key=lambda c: (c.subset, c.subset_label, c.subset_note))
+    ]
+    two_levels = len(subsets) > 1
+    head = ["<tr>"]
+    span = ' rowspan="2"' if two_levels else ""
+    head += [f"<th{span}>{_e(name)}</th>" for name in table.label_columns]
+    if two_levels:
+        head += [
+            f'<th colspan="{n}">{_e(label[1])}'
+            + (f'<span class="ci">{_e(label[2])}</span>' if label[2] else "")
+            + "</th>"
+            for label, n in subsets
+        ]
+        head.append("</tr><tr>")
+    head += [f"<th>{_e(column.metric_label)}</th>" for column in table.columns]
+    head.append("</tr>")
+    body = []
+    for row in table.rows:
+        css = {SOURCE_PUBLISHED: ' class="published"', SOURCE_BASELINE: ' class="baseline"'}.get(row.source, "")
+        labels = []
+        for index, name in enumerate(table.label_columns):
+            text = _e(row.labels.get(name, ""))
+            if index == 0 and row.source == SOURCE_PUBLISHED:
+                text += '<span class="badge">published</span>'
+            if index == 0 and row.source == SOURCE_BASELINE:
+                text += '<span class="badge base">baseline</span>'
+            labels.append(f'<td class="label">{text}</td>')
+        cells = [_cell_html(row.cells.get(column.key), column) for column in table.columns]
+        body.append(f"<tr{css}>" + "".join(labels + cells) + "</tr>")
+    parts.append(
+        f'<div class="scroll"><table><thead>{"".join(head)}</thead><tbody>{"".join(body)}</tbody></table></div>'
+    )
+    if table.notes:
+        parts.append('<ul class="notes">' + "".join(f"<li>{_e(note)}</li>" for note in table.notes) + "</ul>")
+    return "\n".join(parts)
+
+
+def _figure_html(title: str, path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img alt="{_e(title)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{_e(title)} (<code>{_e(path.name)}</code>)</figcaption></figure>"
+    )
+
+
+def _runs_html(report: Report) -> str:
+    rows = []
+    for run in report.runs:
+        tasks = ", ".join(f"{name} ({len(task.records)})" for name, task in run.tasks.items())
+        rows.append(
+            "<tr>"
+            + "".join(
+                f'<td class="label">{_e(v)}</td>'
+                for v in (run.model, run.model_id, run.model_args or "–", run.date, tasks, run.results_path)
+            )
+            + "</tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>" for h in ("model", "--model", "--model_args", "date", "tasks (docs)", "results file")
+    )
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _method_html(report: Report) -> str:
+    o = report.options
+    items = [
+        (
+            "Every number is <code>medvision_tasks.metrics.aggregate</code> of per-doc records read from the lmms-eval "
+            "samples files, or a sample-weighted mean of such numbers over label groups; the check table at the end "
+            "compares each task with the number lmms-eval wrote."
+        ),
+        (
+            f"Table 2: a label is tumor/lesion when its name says tumor, lesion or metastatic; each subset averages its label "
+            f"groups of at least {o.min_group_docs} docs, weighted by docs. When every group of a subset is smaller, all are "
+            "used and the number is marked †."
+        ),
+        (
+            "Marks 1-3 (🥇🥈🥉 in Markdown): best three per column on the value as shown (ties share a rank, "
+            "the next is skipped), lower is better for MAE and MRE; SR is not ranked (as in the paper); published "
+            "rows are ranked among themselves."
+        ),
+        (
+            f"Intervals: 95 % percentile bootstrap, {o.n_bootstrap} resamples, seed {o.seed}, docs resampled within each "
+            "label group (Table 2) or within the subset."
+        ),
+        (
+            "Random baselines: boxes with two distinct column edges drawn uniformly without replacement from 0..W and two "
+            f"row edges from 0..H ({o.random_draws} per doc in the box-size table); the <code>medvision_random</code> model "
+            f"draws such a box, T/L major axis U{list(TL_MAJOR_RANGE_MM)} mm with minor = major × U{list(TL_MINOR_FRACTION_RANGE)}, "
+            f"distances U{list(DISTANCE_RANGE_MM)} mm, angles U{list(ANGLE_RANGE_DEGREES)} degrees."
+        ),
+        "Planes: axial is in-distribution; coronal and sagittal test plane out-of-distribution generalisation.",
+    ]
+    return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
+
+
+def write_html(report: Report, figures: Sequence[tuple[str, Path]], path: Path) -> Path:
+    """Write the page and return its path.
+
+    Args:
+        report: a :class:`.build.Report`.
+        figures: ``(title, png path)`` pairs from :func:`.plots.draw_all`.
+        path: the HTML file to write.
+    """
+    figures_by_name = {p.stem: (t, p) for t, p in figures}
+    sections: list[tuple[str, str, str]] = []
+    sections.append(("runs", "Runs read", _runs_html(report)))
+    sections.append(
+        ("leaderboard", "Leaderboard (paper Tables 2-4)", "\n".join(table_html(t) for t in report.headline))
+    )
+    figure3 = [
+        figures_by_name[k] for k in ("per_label_detection", "per_label_tl", "per_label_ad") if k in figures_by_name
+    ]
+    if figure3:
+        sections.append(
+            (
+                "per-label-figures",
+                "Per-label performance (paper Figure 3)",
+                "\n".join(_figure_html(t, p) for t, p in figure3),
+            )
+        )
+    if report.per_label:
+        body = "\n".join(
+            f"<details><summary>{_e(t.title)}</summary>{table_html(t)}</details>" for t in report.per_label
+        )
+        sections.append(("per-label", "Per-label tables", body))
+    if report.planes:
+        sections.append(("planes", "In-distribution vs plane OOD", "\n".join(table_html(t) for t in report.planes)))
+    if report.box_size is not None:
+        body = ""
+        if "box_size" in figures_by_name:
+            body += _figure_html(*figures_by_name["box_size"])
+        body += table_html(report.box_size)
+        sections.append(("box-size", "Detection by box size", body))
+    errors = [figures_by_name[k] for k in ("errors_detection", "errors_tl", "errors_ad") if k in figures_by_name]
+    if errors:
+        sections.append(("errors", "Error distributions", "\n".join(_figure_html(t, p) for t, p in errors)))
+    if report.consistency is not None:
+        sections.append(
+            (
+                "check",
+                "Check against lmms-eval",
+                f"<details><summary>{_e(report.consistency.title)}</summary>{table_html(report.consistency)}</details>",
+            )
+        )
+    sections.append(("method", "How the numbers are made", _method_html(report)))
+
+    nav = (
+        "<nav><ul>"
+        + "".join(f'<li><a href="#{key}">{_e(title)}</a></li>' for key, title, _ in sections)
+        + "</ul></nav>"
+    )
+    body = "\n".join(
+        f'<section id="{key}"><h2>{_e(title)}</h2>\n{content}</section>' for key, title, content in sections
+    )
+    n_models = len({run.model for run in report.runs})
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>MedVision leaderboard report</title><style>{_STYLE}</style></head>
+<body><h1>MedVision leaderboard report</h1>
+<p class="sub">{n_models} model(s), {len(report.runs)} run(s); medvision-tasks {_e(__version__)}; seed {report.options.seed},
+{report.options.n_bootstrap} bootstrap resamples.</p>
+{nav}
+{body}
+</body></html>
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path

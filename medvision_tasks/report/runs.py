@@ -1,0 +1,295 @@
+"""Reading lmms-eval output folders: results JSON and per-doc samples of MedVision tasks.
+
+lmms-eval 0.7.3 with ``--output_path DIR --log_samples`` writes, per model, a folder
+``DIR/<model name>/`` (or ``DIR`` itself when the model has no ``pretrained=``-like argument)
+holding, per run, ``<date>_results.json`` and for every task ``<date>_samples_<task>.jsonl``
+(``loggers/evaluation_tracker.py``). The results JSON has ``results[task]["<metric>,<filter>"]``,
+``config.model`` and ``config.model_args``; each samples line has ``doc_id``,
+``filtered_resps`` and, under every metric key, the value ``process_results`` returned: for
+MedVision the per-doc record of docs/ARCHITECTURE.md.
+
+A run folder may be the ``--output_path``, a model folder inside it, or any folder above them:
+every ``*_results.json`` below it is read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS
+
+RESULTS_SUFFIX = "_results.json"
+TASK_PREFIX = "medvision"
+FAMILIES = ("detection", "tl", "ad")
+METRICS_OF_FAMILY = {"detection": DETECTION_METRICS, "tl": MEASUREMENT_METRICS, "ad": MEASUREMENT_METRICS}
+ALL_METRICS = tuple(dict.fromkeys(DETECTION_METRICS + MEASUREMENT_METRICS))
+REQUIRED_RECORD_FIELDS = ("doc_key", "dataset", "family", "plane", "parsed")
+_COT_TASK = re.compile(r"_cot(_|$)")
+
+
+class ReportInputError(ValueError):
+    """Input the report cannot use; the message names the folder, file, line or field."""
+
+
+@dataclass
+class TaskRun:
+    """One MedVision task of one lmms-eval run.
+
+    Attributes:
+        task: task name, e.g. ``medvision_detect_cot_coronal``.
+        family: "detection", "tl" or "ad" (from the records).
+        cot: True for the chain-of-thought variant (``_cot`` in the task name).
+        reported: lmms-eval's aggregated value per metric name (e.g. ``"iou"``), as in the
+            results JSON (percent, or mm/degrees for ``mae``).
+        records: the per-doc records, in file order.
+        samples_path: the samples JSONL they came from.
+    """
+
+    task: str
+    family: str
+    cot: bool
+    reported: dict[str, float]
+    records: list[dict]
+    samples_path: Path
+
+
+@dataclass
+class Run:
+    """One lmms-eval results file and the MedVision tasks it holds.
+
+    Attributes:
+        model: display name: the model name lmms-eval derived from the model arguments
+            (``pretrained=`` and the like), else the ``--model`` name; made unique across runs
+            by :func:`read_runs`.
+        model_id: the ``--model`` name (``config.model``).
+        model_args: the ``--model_args`` string.
+        date: the run's date id (file name prefix).
+        results_path: the results JSON.
+        tasks: MedVision tasks by name.
+    """
+
+    model: str
+    model_id: str
+    model_args: str
+    date: str
+    results_path: Path
+    tasks: dict[str, TaskRun] = field(default_factory=dict)
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise ReportInputError(f"{path}: not valid JSON ({error})") from error
+    except OSError as error:
+        raise ReportInputError(f"{path}: cannot be read ({error})") from error
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+        raise ReportInputError(f"{path}: not an lmms-eval results file (no 'results' object)")
+    return data
+
+
+def _reported_metrics(values: Mapping[str, Any]) -> dict[str, float]:
+    """Metric -> value of one task entry; the ``none`` filter wins over others."""
+    reported: dict[str, float] = {}
+    for key, value in values.items():
+        if "," not in key or "_stderr" in key:
+            continue
+        metric, filter_key = key.rsplit(",", 1)
+        if metric not in ALL_METRICS:
+            continue
+        if metric in reported and filter_key != "none":
+            continue
+        if value is None or isinstance(value, str):
+            # lmms-eval writes "N/A" for a metric it could not compute.
+            reported[metric] = float("nan")
+        else:
+            reported[metric] = float(value)
+    return reported
+
+
+def _model_display_name(data: Mapping) -> tuple[str, str, str]:
+    config = data.get("config") or {}
+    model_id = str(config.get("model") or "unknown-model")
+    model_args = config.get("model_args") or ""
+    if isinstance(model_args, Mapping):
+        model_args = ",".join(f"{k}={v}" for k, v in model_args.items())
+    name = str(data.get("model_name") or "") or model_id
+    return name, model_id, str(model_args)
+
+
+def find_results_files(run_dir: Path) -> list[Path]:
+    """Every lmms-eval results JSON at or below ``run_dir`` (a file is taken as is).
+
+    Raises:
+        ReportInputError: the path does not exist or holds no results file.
+    """
+    if not run_dir.exists():
+        raise ReportInputError(f"{run_dir}: no such file or folder")
+    if run_dir.is_file():
+        if not run_dir.name.endswith(RESULTS_SUFFIX):
+            raise ReportInputError(f"{run_dir}: not an lmms-eval results file (*{RESULTS_SUFFIX})")
+        return [run_dir]
+    found = sorted(p for p in run_dir.rglob(f"*{RESULTS_SUFFIX}") if p.is_file())
+    if not found:
+        raise ReportInputError(
+            f"{run_dir}: no lmms-eval results (*{RESULTS_SUFFIX}) in this folder or below it; run "
+            f"lmms-eval with --output_path {run_dir} --log_samples on MedVision tasks first"
+        )
+    return found
+
+
+def _samples_path(results_path: Path, task: str) -> Path:
+    date_id = results_path.name[: -len(RESULTS_SUFFIX)]
+    return results_path.with_name(f"{date_id}_samples_{task}.jsonl")
+
+
+def _is_group(data: Mapping, task: str) -> bool:
+    subtasks = (data.get("group_subtasks") or {}).get(task)
+    return bool(subtasks)
+
+
+def _record_of_line(line_data: Any, where: str) -> dict:
+    if not isinstance(line_data, dict):
+        raise ReportInputError(f"{where}: a samples line must be a JSON object")
+    for metric in ALL_METRICS:
+        record = line_data.get(metric)
+        if isinstance(record, dict):
+            break
+    else:
+        raise ReportInputError(
+            f"{where}: no per-doc record under any metric key ({', '.join(ALL_METRICS)}); "
+            "was it written by the MedVision tasks of this package?"
+        )
+    for name in REQUIRED_RECORD_FIELDS:
+        if name not in record or record[name] is None:
+            raise ReportInputError(f"{where}: per-doc record has no field {name!r}")
+    if record["family"] not in FAMILIES:
+        raise ReportInputError(f"{where}: record field 'family' is {record['family']!r}; expected one of {FAMILIES}")
+    if not isinstance(record["parsed"], bool):
+        raise ReportInputError(f"{where}: record field 'parsed' must be true or false, got {record['parsed']!r}")
+    needed = ("iou", "f1", "precision", "recall") if record["family"] == "detection" else ("abs_error", "rel_error")
+    if record["parsed"]:
+        for name in needed:
+            value = record.get(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ReportInputError(f"{where}: parsed doc's record needs a number in {name!r}, got {value!r}")
+    return record
+
+
+def _read_samples(path: Path, task: str, progress: tqdm) -> list[dict]:
+    records = []
+    with path.open("rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            progress.update(len(raw))
+            if not raw.strip():
+                continue
+            where = f"{path}:{line_number}"
+            try:
+                line_data = json.loads(raw)
+            except json.JSONDecodeError as error:
+                raise ReportInputError(f"{where}: not valid JSON ({error})") from error
+            records.append(_record_of_line(line_data, where))
+    if not records:
+        raise ReportInputError(f"{path}: samples file of task {task} holds no docs")
+    return records
+
+
+def _task_family(records: Sequence[Mapping], path: Path) -> str:
+    families = sorted({record["family"] for record in records})
+    if len(families) != 1:
+        raise ReportInputError(f"{path}: records of one task must share one family, found {families}")
+    return families[0]
+
+
+def read_runs(run_dirs: Iterable[str | Path], *, progress: bool | None = None) -> list[Run]:
+    """Read every MedVision task of every lmms-eval run under the given folders.
+
+    Args:
+        run_dirs: output folders (``--output_path``), model folders or results files.
+        progress: show a progress bar over the samples bytes (None: only on a terminal).
+
+    Returns:
+        One :class:`Run` per results file that holds at least one MedVision task, ordered by
+        folder then file name. Runs whose display names collide but whose model arguments
+        differ get the arguments appended to the name.
+
+    Raises:
+        ReportInputError: a folder holds no results, or no MedVision task at all; a MedVision
+            task has no samples file (``--log_samples`` was not given); a samples line is not
+            JSON or lacks the per-doc record or one of its fields.
+    """
+    pending: list[tuple[Path, dict, list[tuple[str, Path, dict[str, float]]]]] = []
+    for run_dir in run_dirs:
+        run_dir = Path(run_dir)
+        tasks_seen: list[str] = []
+        medvision_found = False
+        for results_path in find_results_files(run_dir):
+            data = _load_json(results_path)
+            tasks = []
+            for task, values in data["results"].items():
+                tasks_seen.append(task)
+                if not task.startswith(TASK_PREFIX) or _is_group(data, task) or not isinstance(values, Mapping):
+                    continue
+                reported = _reported_metrics(values)
+                if not reported:
+                    continue
+                samples = _samples_path(results_path, task)
+                if not samples.is_file():
+                    raise ReportInputError(
+                        f"{results_path}: task {task} has no samples file {samples.name} beside it; "
+                        "rerun lmms-eval with --log_samples (the report needs the per-doc records)"
+                    )
+                tasks.append((task, samples, reported))
+            if tasks:
+                medvision_found = True
+                pending.append((results_path, data, tasks))
+        if not medvision_found:
+            shown = ", ".join(sorted(set(tasks_seen))[:10]) or "none"
+            raise ReportInputError(
+                f"{run_dir}: holds lmms-eval results but no MedVision task output (tasks found: {shown}); "
+                f"expected tasks named {TASK_PREFIX}_* run with --log_samples"
+            )
+
+    total_bytes = sum(samples.stat().st_size for _, _, tasks in pending for _, samples, _ in tasks)
+    runs: list[Run] = []
+    # tqdm's disable=None shows the bar only on a terminal.
+    disable = None if progress is None else not progress
+    with tqdm(
+        total=total_bytes, unit="B", unit_scale=True, desc="reading samples", disable=disable, file=sys.stderr
+    ) as bar:
+        for results_path, data, tasks in pending:
+            name, model_id, model_args = _model_display_name(data)
+            date = results_path.name[: -len(RESULTS_SUFFIX)]
+            run = Run(model=name, model_id=model_id, model_args=model_args, date=date, results_path=results_path)
+            for task, samples, reported in tasks:
+                records = _read_samples(samples, task, bar)
+                run.tasks[task] = TaskRun(
+                    task=task,
+                    family=_task_family(records, samples),
+                    cot=bool(_COT_TASK.search(task)),
+                    reported=reported,
+                    records=records,
+                    samples_path=samples,
+                )
+            runs.append(run)
+    _make_names_unique(runs)
+    return runs
+
+
+def _make_names_unique(runs: list[Run]) -> None:
+    """Append the model arguments to names shared by runs with different arguments."""
+    by_name: dict[str, set[str]] = {}
+    for run in runs:
+        by_name.setdefault(run.model, set()).add(run.model_args)
+    for run in runs:
+        if len(by_name[run.model]) > 1:
+            run.model = f"{run.model} [{run.model_args or 'no args'}]"

@@ -1,0 +1,259 @@
+"""Report tables: data model, best-three marks, Markdown and CSV.
+
+A :class:`Table` has label columns (model, label, bin, ...) and value columns, each a
+``(subset, metric)`` pair such as ``("anatomy", "iou")``. Cells hold the number, its
+bootstrap interval, the docs behind it and its rank.
+
+Ranking (the paper's 🥇/🥈/🥉): within each column, rows are ranked separately by source
+(the user's runs among themselves, published rows among themselves), on the value as shown
+(rounded to the column's decimals), higher first except for ``mae`` and ``mre``. Ties share a
+rank and the next rank is skipped (competition ranking: 80, 80, 70 are 🥇, 🥇, 🥉). Success
+rate is not ranked, as in the paper: it measures answer format, not accuracy, and is 100 for
+most models. Undefined values (shown as ``–``) are not ranked. A column whose ranked values are
+all equal (or that has a single row) gets no marks: nobody is better than anybody.
+
+CSV is long, one number per line, with the first five columns of the paper's
+``reference/paper_tables.csv`` (``table, model, subset, metric, value``) for the headline tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+LOWER_IS_BETTER = frozenset({"mae", "mre"})
+UNRANKED_METRICS = frozenset({"sr"})
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+METRIC_LABELS = {
+    "recall": "R",
+    "precision": "P",
+    "f1": "F1",
+    "iou": "IoU",
+    "sr": "SR",
+    "iou>0.5": "IoU>0.5",
+    "mae": "MAE",
+    "mre": "MRE",
+    "mre<0.1": "MRE<0.1",
+    "value": "",
+}
+SOURCE_RUN = "run"
+SOURCE_PUBLISHED = "published"
+SOURCE_BASELINE = "baseline"
+MISSING = "–"
+
+
+@dataclass
+class Cell:
+    """One number of a table.
+
+    Attributes:
+        value: the number (percent, or mm/degrees for MAE); NaN when undefined.
+        ci: 95 % bootstrap interval ``(low, high)``, or None when not computed.
+        n_docs: docs behind the number (None for published numbers).
+        rank: 1-3 for the best three of its column and source, else None.
+        note: a footnote mark, e.g. ``"†"``.
+    """
+
+    value: float
+    ci: tuple[float, float] | None = None
+    n_docs: int | None = None
+    rank: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A value column: one metric of one subset."""
+
+    subset: str
+    subset_label: str
+    metric: str
+    decimals: int = 1
+    subset_note: str = ""
+    """Extra header text for HTML, e.g. ``2 label groups, 150 docs``; Markdown keeps it in notes."""
+
+    @property
+    def metric_label(self) -> str:
+        """Short metric name as in the paper (R, P, F1, IoU, ...)."""
+        return METRIC_LABELS.get(self.metric, self.metric)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(subset, metric)``, the key of the column's cells in :attr:`Row.cells`."""
+        return (self.subset, self.metric)
+
+
+@dataclass
+class Row:
+    """One row: label values (by label column) and cells (by ``(subset, metric)``)."""
+
+    labels: dict[str, str]
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+    source: str = SOURCE_RUN
+
+
+@dataclass
+class Table:
+    """A report table.
+
+    Attributes:
+        key: file stem and CSV ``table`` value, e.g. ``table2_detection``.
+        title: heading.
+        caption: what the numbers are (units, grouping).
+        label_columns: names of the row label columns, in order.
+        columns: value columns, in order; consecutive columns of one subset share a header.
+        rows: rows, in order.
+        notes: footnotes (plain text).
+        ranked: whether best-three marks apply.
+    """
+
+    key: str
+    title: str
+    caption: str
+    label_columns: list[str]
+    columns: list[Column]
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ranked: bool = False
+
+
+def format_value(value: float | None, decimals: int = 1) -> str:
+    """A number as shown: fixed decimals, ``–`` when missing or undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return f"{value:.{decimals}f}"
+
+
+def _shown(value: float, decimals: int) -> float:
+    return round(value, decimals)
+
+
+def assign_ranks(table: Table) -> None:
+    """Set :attr:`Cell.rank` to 1-3 for the best three per column and source (module doc)."""
+    for row in table.rows:
+        for cell in row.cells.values():
+            cell.rank = None
+    if not table.ranked:
+        return
+    sources = sorted({row.source for row in table.rows if row.source != SOURCE_BASELINE})
+    for column in table.columns:
+        if column.metric in UNRANKED_METRICS:
+            continue
+        sign = 1.0 if column.metric in LOWER_IS_BETTER else -1.0
+        for source in sources:
+            cells = [
+                row.cells[column.key]
+                for row in table.rows
+                if row.source == source and column.key in row.cells and not math.isnan(row.cells[column.key].value)
+            ]
+            keys = [sign * _shown(cell.value, column.decimals) for cell in cells]
+            if len(set(keys)) < 2:
+                continue  # one row, or all tied: nobody is better, nothing to mark
+            for cell, key in zip(cells, keys):
+                rank = 1 + sum(other < key for other in keys)
+                cell.rank = rank if rank <= 3 else None
+
+
+def cell_text(cell: Cell | None, column: Column, *, with_ci: bool = True) -> str:
+    """Plain-text cell: ``72.0🥇 (70.1–73.9)†``."""
+    if cell is None:
+        return MISSING
+    text = format_value(cell.value, column.decimals)
+    if cell.rank:
+        text += " " + MEDALS[cell.rank]
+    if with_ci and cell.ci is not None and not math.isnan(cell.ci[0]):
+        text += f" ({format_value(cell.ci[0], column.decimals)}–{format_value(cell.ci[1], column.decimals)})"
+    return text + cell.note
+
+
+def _escape_md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def header_labels(table: Table) -> list[str]:
+    """One header per value column: ``subset metric`` (subset left out when there is one)."""
+    subsets = {column.subset for column in table.columns}
+    if len(subsets) == 1:
+        return [column.metric_label for column in table.columns]
+    return [f"{column.subset_label} {column.metric_label}".strip() for column in table.columns]
+
+
+def to_markdown(table: Table, *, with_ci: bool = True) -> str:
+    """The table as GitHub Markdown: heading, caption, table, notes."""
+    lines = [f"### {table.title}", "", table.caption, ""]
+    if not table.rows:
+        lines += ["_No data for this table in the runs given._", ""]
+        return "\n".join(lines)
+    headers = [name.capitalize() for name in table.label_columns] + header_labels(table)
+    lines.append("| " + " | ".join(_escape_md(h) for h in headers) + " |")
+    align = ["---"] * len(table.label_columns) + ["---:"] * len(table.columns)
+    lines.append("| " + " | ".join(align) + " |")
+    for row in table.rows:
+        labels = [row.labels.get(name, "") for name in table.label_columns]
+        if row.source == SOURCE_PUBLISHED and labels:
+            labels[0] = f"_{labels[0]}_ (published)"
+        values = [cell_text(row.cells.get(column.key), column, with_ci=with_ci) for column in table.columns]
+        lines.append("| " + " | ".join(_escape_md(v) for v in labels + values) + " |")
+    if table.notes:
+        lines.append("")
+        lines += [f"- {note}" for note in table.notes]
+    lines.append("")
+    return "\n".join(lines)
+
+
+CSV_FIELDS_TAIL = ["subset", "metric", "value", "ci_low", "ci_high", "n_docs", "rank", "source"]
+
+
+def csv_rows(table: Table) -> list[dict[str, str]]:
+    """Long-format rows: one per cell, label columns then :data:`CSV_FIELDS_TAIL`."""
+    out = []
+    for row in table.rows:
+        for column in table.columns:
+            cell = row.cells.get(column.key)
+            if cell is None:
+                continue
+            line = {"table": table.key}
+            line.update({name: row.labels.get(name, "") for name in table.label_columns})
+            line.update(
+                {
+                    "subset": column.subset,
+                    "metric": column.metric,
+                    "value": "" if math.isnan(cell.value) else repr(float(cell.value)),
+                    "ci_low": "" if cell.ci is None or math.isnan(cell.ci[0]) else repr(float(cell.ci[0])),
+                    "ci_high": "" if cell.ci is None or math.isnan(cell.ci[1]) else repr(float(cell.ci[1])),
+                    "n_docs": "" if cell.n_docs is None else str(cell.n_docs),
+                    "rank": "" if cell.rank is None else str(cell.rank),
+                    "source": row.source,
+                }
+            )
+            out.append(line)
+    return out
+
+
+def to_csv(table: Table) -> str:
+    """The table as long-format CSV text (header included)."""
+    fields = ["table", *table.label_columns, *CSV_FIELDS_TAIL]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_rows(table))
+    return buffer.getvalue()
+
+
+def tables_to_csv(tables: Sequence[Table]) -> str:
+    """Several tables in one long CSV; label columns are the union over tables."""
+    label_columns: list[str] = []
+    for table in tables:
+        for name in table.label_columns:
+            if name not in label_columns:
+                label_columns.append(name)
+    fields = ["table", *label_columns, *CSV_FIELDS_TAIL]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n", restval="")
+    writer.writeheader()
+    for table in tables:
+        writer.writerows(csv_rows(table))
+    return buffer.getvalue()

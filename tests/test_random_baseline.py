@@ -1,0 +1,148 @@
+"""The chance-level ``medvision_random`` model and the draws it shares with the report."""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+
+from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
+from medvision_tasks.report.chance import doc_rng, random_answer, random_box, random_measurement, random_tumor_axes
+
+random_baseline = pytest.importorskip("medvision_tasks.models.random_baseline")
+MedVisionRandom = random_baseline.MedVisionRandom
+
+
+def detection_doc(key="D/v.nii.gz#2:5/1", size=(40, 30)):
+    return {"doc_key": key, "family": "detection", "image_size_2d": list(size)}
+
+
+def tl_doc(key="T/v.nii.gz#2:5/1"):
+    return {"doc_key": key, "family": "tl", "biometric_profile": {"metric_type": "distance"}}
+
+
+def ad_doc(key, metric_type):
+    return {"doc_key": key, "family": "ad", "biometric_profile": {"metric_type": metric_type}}
+
+
+def test_one_pixel_image_has_exactly_one_box():
+    assert random_box(doc_rng(0, "k"), (1, 1)) == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_boxes_have_whole_pixel_edges_inside_the_image_and_positive_area():
+    height, width = 40, 30
+    for i in range(300):
+        x0, y0, x1, y1 = random_box(doc_rng(0, f"doc{i}"), (height, width))
+        assert 0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0
+        for value, n in ((x0, width), (x1, width), (y0, height), (y1, height)):
+            assert value * n == pytest.approx(round(value * n), abs=1e-9)
+
+
+def test_edge_pairs_are_uniform_over_distinct_pairs():
+    # W = 2: edges {0, 1, 2}, pairs (0,1), (0,2), (1,2) each with probability 1/3.
+    counts = Counter(tuple(random_box(doc_rng(1, f"d{i}"), (1, 2))[0::2]) for i in range(3000))
+    assert set(counts) == {(0.0, 0.5), (0.0, 1.0), (0.5, 1.0)}
+    for count in counts.values():
+        assert abs(count / 3000 - 1 / 3) < 0.04
+
+
+def test_sizes_distances_and_angles_stay_in_their_documented_ranges():
+    for i in range(500):
+        major, minor = random_tumor_axes(doc_rng(0, f"t{i}"))
+        assert 5.0 <= major <= 80.0 and 0.3 * major <= minor <= major
+        assert 5.0 <= random_measurement(doc_rng(0, f"d{i}"), "distance") <= 100.0
+        assert 0.0 <= random_measurement(doc_rng(0, f"a{i}"), "angle") <= 90.0
+    with pytest.raises(ValueError, match="metric_type"):
+        random_measurement(doc_rng(0, "x"), "volume")
+
+
+def test_a_doc_draw_depends_only_on_seed_and_doc_key():
+    assert random_answer(3, "k", "tl") == random_answer(3, "k", "tl")
+    assert random_answer(3, "k", "tl") != random_answer(4, "k", "tl")
+    assert random_answer(3, "k", "tl") != random_answer(3, "k2", "tl")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seed": -1, "doc_key": "k", "family": "tl"}, "seed"),
+        ({"seed": 0, "doc_key": "", "family": "tl"}, "doc_key"),
+        ({"seed": 0, "doc_key": "k", "family": "vqa"}, "unknown family"),
+        ({"seed": 0, "doc_key": "k", "family": "detection"}, "image size"),
+    ],
+)
+def test_bad_draw_requests(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        random_answer(**kwargs)
+
+
+@pytest.mark.parametrize("cot", [False, True])
+@pytest.mark.parametrize(
+    "doc",
+    [detection_doc(), tl_doc(), ad_doc("A/x#2:1/d", "distance"), ad_doc("A/x#2:1/a", "angle")],
+    ids=["detection", "tl", "distance", "angle"],
+)
+def test_answers_parse_for_plain_and_cot_prompts(doc, cot):
+    text = random_baseline.answer_for_doc(doc, seed=0)
+    assert text.startswith("<answer>") and text.endswith("</answer>")
+    values = parse_answer(
+        text, ANSWER_COUNTS[doc["family"]], require_answer_tag=cot, allow_negative=doc["family"] != "ad"
+    )
+    assert values is not None and len(values) == ANSWER_COUNTS[doc["family"]]
+    metric_type = (doc.get("biometric_profile") or {}).get("metric_type")
+    expected = random_answer(
+        0, doc["doc_key"], doc["family"], image_size_hw=doc.get("image_size_2d"), metric_type=metric_type
+    )
+    assert values == pytest.approx(expected, abs=1e-2 if doc["family"] != "detection" else 1e-6)
+
+
+def _requests(docs):
+    def never_called(doc):
+        raise AssertionError("medvision_random must not load the image")
+
+    return [
+        SimpleNamespace(args=("prompt", {}, never_called, doc_id, "medvision_x", "train"))
+        for doc_id in range(len(docs))
+    ]
+
+
+def _model(docs, seed=0):
+    model = MedVisionRandom(seed=seed)
+    model.task_dict = {"medvision_x": {"train": docs}}
+    return model
+
+
+def test_model_answers_every_request_without_the_image_and_independent_of_order():
+    docs = [detection_doc("a"), tl_doc("b"), ad_doc("c", "angle"), detection_doc("d", (512, 512))]
+    requests = _requests(docs)
+    forward = _model(docs).generate_until(requests)
+    backward = _model(docs).generate_until(list(reversed(requests)))
+    assert forward == list(reversed(backward))
+    assert forward[0] == random_baseline.answer_for_doc(docs[0], seed=0)
+    assert _model(docs, seed=1).generate_until(requests) != forward
+    assert _model(docs).generate_until_multi_round(requests) == forward
+
+
+def test_model_errors_name_the_request():
+    model = _model([{"family": "tl"}])
+    with pytest.raises(ValueError, match=r"task 'medvision_x' split 'train' doc 0 has no field 'doc_key'"):
+        model.generate_until(_requests([{}]))
+    with pytest.raises(ValueError, match="doc 1 not found"):
+        model.generate_until([SimpleNamespace(args=("p", {}, None, 1, "medvision_x", "train"))])
+    with pytest.raises(NotImplementedError):
+        model.loglikelihood([])
+    with pytest.raises(ValueError, match="seed"):
+        MedVisionRandom(seed="-2")
+
+
+def test_model_is_registered_with_lmms_eval_as_medvision_random():
+    from medvision_tasks.models import manifests
+
+    manifest = next(m for m in manifests() if m.model_id == "medvision_random")
+    module, _, name = manifest.simple_class_path.rpartition(".")
+    assert getattr(importlib.import_module(module), name) is MedVisionRandom
+    # lmms-eval builds simple models from "--model_args seed=3" plus its own extra config.
+    model = MedVisionRandom.create_from_arg_string("seed=3", {"batch_size": 1, "device": "cpu"})
+    assert model.seed == 3

@@ -1,0 +1,306 @@
+"""Report tables on hand-built runs: grouping, weighting, failures, ranking, Markdown and CSV.
+
+Expected values are worked out by hand in tests/test_report_fixtures.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import pytest
+
+from medvision_tasks.report.build import ReportOptions, build_report
+from medvision_tasks.report.runs import read_runs
+from medvision_tasks.report.tables import (
+    SOURCE_BASELINE,
+    SOURCE_PUBLISHED,
+    SOURCE_RUN,
+    Cell,
+    Column,
+    Row,
+    Table,
+    assign_ranks,
+    to_csv,
+    to_markdown,
+)
+from tests.test_report_fixtures import (
+    EXPECTED_ALPHA_ANATOMY,
+    EXPECTED_ALPHA_TUMOR,
+    EXPECTED_BETA_ANATOMY,
+    write_fixture_runs,
+)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = write_fixture_runs(tmp_path_factory.mktemp("runs"))
+    runs = read_runs([root], progress=False)
+    return build_report(runs, ReportOptions(seed=0, n_bootstrap=50, paper=True))
+
+
+def table(report, key):
+    return next(t for t in report.tables if t.key == key)
+
+
+def row(tab, **labels):
+    found = [r for r in tab.rows if all(r.labels.get(k) == v for k, v in labels.items())]
+    assert len(found) == 1, (labels, [r.labels for r in tab.rows])
+    return found[0]
+
+
+def values(r, subset):
+    return {metric: cell.value for (s, metric), cell in r.cells.items() if s == subset}
+
+
+def test_table2_anatomy_is_the_sample_weighted_mean_over_groups_of_50_plus_docs(report):
+    t2 = table(report, "table2_detection")
+    assert values(row(t2, model="alpha"), "anatomy") == pytest.approx(EXPECTED_ALPHA_ANATOMY, abs=1e-9)
+    assert values(row(t2, model="beta"), "anatomy") == pytest.approx(EXPECTED_BETA_ANATOMY, abs=1e-9)
+    # kidney (40 docs) is left out and named in a note
+    assert any("kidney @ CT (axial) [KiTS23] (40 docs)" in note for note in t2.notes)
+    assert row(t2, model="alpha").cells[("anatomy", "recall")].n_docs == 150
+
+
+def test_table2_tumor_subset_under_50_docs_falls_back_to_all_groups_and_is_flagged(report):
+    t2 = table(report, "table2_detection")
+    alpha = row(t2, model="alpha")
+    assert values(alpha, "tumor_lesion") == pytest.approx(EXPECTED_ALPHA_TUMOR, abs=1e-9)
+    assert all(alpha.cells[("tumor_lesion", m)].note == "†" for m in EXPECTED_ALPHA_TUMOR)
+    assert all(alpha.cells[("anatomy", m)].note == "" for m in EXPECTED_ALPHA_ANATOMY)
+    assert any(note.startswith("† Every label group") for note in t2.notes)
+    # beta ran no tumor/lesion label: no cells, shown as a dash
+    assert ("tumor_lesion", "recall") not in row(t2, model="beta").cells
+    assert "| beta | 48.0 🥈" in to_markdown(t2, with_ci=False)
+
+
+def test_min_group_docs_zero_uses_every_group(tmp_path):
+    runs = read_runs([write_fixture_runs(tmp_path)], progress=False)
+    t2 = build_report(runs, ReportOptions(n_bootstrap=0, min_group_docs=0)).headline[0]
+    alpha = row(t2, model="alpha")
+    # anatomy with kidney (40 docs, perfect): R (60*60 + 90*50 + 40*100)/190 = 12100/190
+    assert alpha.cells[("anatomy", "recall")].value == pytest.approx(100 * 121 / 190)
+    assert alpha.cells[("anatomy", "recall")].ci is None
+    assert alpha.cells[("tumor_lesion", "recall")].note == ""
+
+
+def test_table3_and_table4_pool_docs_per_subtask(report):
+    t3 = table(report, "table3_tumor_lesion_size")
+    assert values(row(t3, model="alpha"), "all") == pytest.approx(
+        {"mae": 4.0, "mre": 11.0, "sr": 75.0, "mre<0.1": 50.0}
+    )
+    t4 = table(report, "table4_angle_distance")
+    alpha = row(t4, model="alpha")
+    assert values(alpha, "ceph_distance") == pytest.approx({"mae": 2.0, "mre": 4.0, "sr": 100.0, "mre<0.1": 100.0})
+    assert values(alpha, "ceph_angle") == pytest.approx({"mae": 10.0, "mre": 50.0, "sr": 50.0, "mre<0.1": 0.0})
+    assert values(alpha, "feta24_distance") == pytest.approx({"mae": 10.0, "mre": 20.0, "sr": 100.0, "mre<0.1": 0.0})
+    # paper column order, as in its Table 4
+    assert [c.subset for c in t4.columns[::4]] == ["ceph_distance", "ceph_angle", "feta24_distance"]
+
+
+def test_user_runs_are_ranked_among_themselves(report):
+    t2 = table(report, "table2_detection")
+    alpha, beta = row(t2, model="alpha"), row(t2, model="beta")
+    ranks = {m: (alpha.cells[("anatomy", m)].rank, beta.cells[("anatomy", m)].rank) for m in EXPECTED_ALPHA_ANATOMY}
+    assert ranks == {
+        "recall": (1, 2),
+        "precision": (2, 1),
+        "f1": (2, 1),
+        "iou": (2, 1),
+        "sr": (None, None),
+        "iou>0.5": (2, 1),
+    }
+    # a column with one run gets no marks
+    assert all(alpha.cells[("tumor_lesion", m)].rank is None for m in EXPECTED_ALPHA_TUMOR)
+
+
+# Medals of the paper's project page, per column: (gold, silver, bronze).
+PAPER_MEDALS = {
+    ("table2_detection", "anatomy", "recall"): ("MedVision-V0 (7B)", "Qwen2.5-VL (7B)", "MedGemma (4B)"),
+    ("table2_detection", "anatomy", "precision"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HealthGPT-L14 (14B)"),
+    ("table2_detection", "anatomy", "f1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
+    ("table2_detection", "anatomy", "iou"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
+    ("table2_detection", "anatomy", "iou>0.5"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
+    ("table2_detection", "tumor_lesion", "recall"): ("MedGemma (4B)", "Qwen2.5-VL (7B)", "MedDr (40B)"),
+    ("table2_detection", "tumor_lesion", "precision"): (
+        "MedVision-V0 (7B)",
+        "InternVL3 (38B)",
+        "LLaVA-OneVision (72B)",
+    ),
+    ("table2_detection", "tumor_lesion", "f1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "LLaVA-OneVision (72B)"),
+    ("table2_detection", "tumor_lesion", "iou"): ("MedVision-V0 (7B)", "Lingshu (32B)", "LLaVA-OneVision (72B)"),
+    ("table2_detection", "tumor_lesion", "iou>0.5"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "Qwen2.5-VL (32B)"),
+    ("table3_tumor_lesion_size", "all", "mae"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HuatuoGPT-Vision (34B)"),
+    ("table3_tumor_lesion_size", "all", "mre"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HuatuoGPT-Vision (34B)"),
+    ("table3_tumor_lesion_size", "all", "mre<0.1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HealthGPT-L14 (14B)"),
+    ("table4_angle_distance", "ceph_distance", "mae"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "MedGemma (27B)"),
+    ("table4_angle_distance", "ceph_distance", "mre"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "MedGemma (27B)"),
+    ("table4_angle_distance", "ceph_distance", "mre<0.1"): (
+        "MedVision-V0 (7B)",
+        "HealthGPT-L14 (14B)",
+        "Lingshu (32B)",
+    ),
+    ("table4_angle_distance", "ceph_angle", "mae"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "HealthGPT-L14 (14B)"),
+    ("table4_angle_distance", "ceph_angle", "mre"): ("MedVision-V0 (7B)", "Qwen2.5-VL (32B)", "MedGemma (4B)"),
+    ("table4_angle_distance", "ceph_angle", "mre<0.1"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "HealthGPT-L14 (14B)"),
+    ("table4_angle_distance", "feta24_distance", "mae"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "Gemma3 (27B)"),
+    ("table4_angle_distance", "feta24_distance", "mre"): ("MedVision-V0 (7B)", "MedGemma (4B)", "Lingshu (32B)"),
+    ("table4_angle_distance", "feta24_distance", "mre<0.1"): (
+        "MedVision-V0 (7B)",
+        "LLaVA-OneVision (72B)",
+        "InternVL3 (38B)",
+    ),
+}
+
+
+def test_published_rows_reproduce_the_paper_medals_exactly(report):
+    for tab in report.headline:
+        published = [r for r in tab.rows if r.source == SOURCE_PUBLISHED]
+        assert len(published) == 13, tab.key
+        for column in tab.columns:
+            if column.metric == "sr":
+                assert all(r.cells[column.key].rank is None for r in published)
+                continue
+            medalled = sorted(
+                (r.cells[column.key].rank, r.labels["model"]) for r in published if r.cells[column.key].rank
+            )
+            assert tuple(model for _, model in medalled) == PAPER_MEDALS[(tab.key, column.subset, column.metric)], (
+                column
+            )
+
+
+def _ranked(values, metric="iou", decimals=1, sources=None):
+    tab = Table("t", "t", "", ["model"], [Column("s", "S", metric, decimals)], ranked=True)
+    for i, value in enumerate(values):
+        source = sources[i] if sources else SOURCE_RUN
+        tab.rows.append(Row({"model": str(i)}, {("s", metric): Cell(value)}, source=source))
+    assign_ranks(tab)
+    return [r.cells[("s", metric)].rank for r in tab.rows]
+
+
+@pytest.mark.parametrize(
+    ("values", "metric", "expected"),
+    [
+        ([80.0, 80.0, 70.0, 60.0], "iou", [1, 1, 3, None]),  # tie shares gold, silver skipped
+        ([70.0, 80.04, 79.96, 60.0], "iou", [3, 1, 1, None]),  # ranked on the shown value (80.0)
+        ([1.04, 1.01, 2.0, 0.5], "mae", [2, 2, None, 1]),  # lower is better; 1.0 and 1.0 tie
+        ([3.0, math.nan, 1.0, 2.0], "mre", [3, None, 1, 2]),  # undefined is never ranked
+        ([100.0, 90.0, 80.0], "sr", [None, None, None]),  # success rate is not ranked
+        ([5.0, 5.0, 5.0], "f1", [None, None, None]),  # all equal: no marks
+        ([42.0], "f1", [None]),  # one row: no marks
+    ],
+)
+def test_rank_marks(values, metric, expected):
+    assert _ranked(values, metric) == expected
+
+
+def test_sources_are_ranked_separately_and_baselines_not_at_all():
+    ranks = _ranked(
+        [10.0, 20.0, 90.0, 80.0, 99.0],
+        sources=[SOURCE_RUN, SOURCE_RUN, SOURCE_PUBLISHED, SOURCE_PUBLISHED, SOURCE_BASELINE],
+    )
+    assert ranks == [2, 1, 1, 2, None]
+
+
+def test_per_label_rows_hold_each_group_and_model(report):
+    per_label = table(report, "per_label_detection")
+    liver_alpha = row(per_label, label="liver @ CT (axial)", dataset="AMOS22", model="alpha")
+    assert values(liver_alpha, "all") == pytest.approx(
+        {"recall": 60.0, "precision": 45.0, "f1": 52.5, "iou": 41.25, "sr": 75.0, "iou>0.5": 75.0}
+    )
+    liver_beta = row(per_label, label="liver @ CT (axial)", model="beta")
+    assert values(liver_beta, "all") == pytest.approx(
+        {"recall": 90.0, "precision": 90.0, "f1": 90.0, "iou": 80.0, "sr": 100.0, "iou>0.5": 100.0}
+    )
+    assert row(per_label, label="kidney @ CT (axial)", model="alpha").labels["docs"] == "40"
+    coronal = row(per_label, label="liver @ CT (coronal)", model="alpha")
+    assert values(coronal, "all")["iou"] == pytest.approx(10.0)
+    # axial rows come before coronal rows
+    planes = [r.labels["label"].rsplit("(", 1)[1] for r in per_label.rows]
+    assert planes == sorted(planes, key=lambda p: p != "axial)")
+
+
+def test_plane_tables_compare_only_label_groups_present_on_every_plane(report):
+    planes = table(report, "planes_detection")
+    alpha = row(planes, model="alpha")
+    assert alpha.labels["label groups"] == "1"  # liver only
+    assert values(alpha, "axial") == pytest.approx(
+        {"recall": 60.0, "precision": 45.0, "f1": 52.5, "iou": 41.25, "sr": 75.0, "iou>0.5": 75.0}
+    )
+    assert values(alpha, "coronal") == pytest.approx(
+        {"recall": 15.0, "precision": 15.0, "f1": 15.0, "iou": 10.0, "sr": 50.0, "iou>0.5": 0.0}
+    )
+    assert [r.labels["model"] for r in planes.rows] == ["alpha"]  # beta ran axial only
+    ad = row(table(report, "planes_ad"), model="alpha")  # FeTA24 distance only; Ceph is axial only
+    assert values(ad, "axial") == pytest.approx({"mae": 5.0, "mre": 10.0, "sr": 100.0, "mre<0.1": 0.0})
+    assert values(ad, "coronal") == pytest.approx({"mae": 15.0, "mre": 30.0, "sr": 100.0, "mre<0.1": 0.0})
+    assert "planes_tl" not in {t.key for t in report.tables}
+
+
+def test_box_size_bins_and_random_baseline_rows(report):
+    box = report.box_size
+    # alpha: liver (60) and both tumor groups (30) are 1-2 % of the image -> 0-5 %; spleen 7 % -> 5-10 %;
+    # kidney 12 % -> 10-15 %.
+    docs = {(r.labels["box area"], r.labels["model"]): int(r.labels["docs"]) for r in box.rows}
+    assert docs == {
+        ("0–5%", "alpha"): 90,
+        ("0–5%", "beta"): 60,
+        ("0–5%", "random boxes (uniform integer)"): 90,
+        ("5–10%", "alpha"): 90,
+        ("5–10%", "beta"): 90,
+        ("5–10%", "random boxes (uniform integer)"): 90,
+        ("10–15%", "alpha"): 40,
+        ("10–15%", "random boxes (uniform integer)"): 40,
+    }
+    spleen_alpha = row(box, **{"box area": "5–10%", "model": "alpha"})
+    assert values(spleen_alpha, "all")["iou"] == pytest.approx(30.0)
+    baseline = [r for r in box.rows if r.source == SOURCE_BASELINE]
+    assert all(r.cells[("all", "sr")].value == 100.0 for r in baseline)
+    assert all(0.0 < r.cells[("all", "iou")].value < 100.0 for r in baseline)
+
+
+def test_consistency_table_matches_lmms_eval_numbers(report):
+    check = report.consistency
+    assert len(check.rows) == 6 + 6 + 4 + 4 + 6  # alpha detect, coronal, tl, ad; beta detect
+    for r in check.rows:
+        assert r.cells[("difference", "value")].value == pytest.approx(0.0, abs=1e-9), r.labels
+
+
+def test_csv_is_long_format_with_the_paper_columns(report):
+    t3 = table(report, "table3_tumor_lesion_size")
+    lines = list(csv.DictReader(io.StringIO(to_csv(t3))))
+    assert list(lines[0])[:5] == ["table", "model", "subset", "metric", "value"]
+    alpha_mae = next(line for line in lines if line["model"] == "alpha" and line["metric"] == "mae")
+    assert float(alpha_mae["value"]) == pytest.approx(4.0)
+    assert alpha_mae["source"] == "run" and alpha_mae["n_docs"] == "4"
+    assert float(alpha_mae["ci_low"]) <= 4.0 <= float(alpha_mae["ci_high"])
+    published = next(line for line in lines if line["model"] == "MedVision-V0 (7B)" and line["metric"] == "mae")
+    assert published == {**published, "value": "10.5", "source": "published", "rank": "1", "n_docs": "", "ci_low": ""}
+
+
+def test_markdown_marks_published_rows_and_fallback(report):
+    text = to_markdown(table(report, "table2_detection"))
+    assert "| _MedVision-V0 (7B)_ (published) | 81.3 🥇 |" in text
+    assert "43.3 (" in text and ")†" in text  # tumor/lesion value with interval and fallback mark
+
+
+def test_a_model_that_never_answers_has_no_error_and_zero_success(tmp_path):
+    from tests.test_report_fixtures import ALPHA_TL_REPORTED, alpha_tl, measurement_record, write_run
+
+    silent = [measurement_record(f"KiTS23/tl/{i}", "KiTS23", "tl", "size", errors=None) for i in range(4)]
+    write_run(tmp_path, "alpha", "", "d1", {"medvision_tl": (alpha_tl(), ALPHA_TL_REPORTED)})
+    write_run(
+        tmp_path,
+        "silent",
+        "",
+        "d2",
+        {"medvision_tl": (silent, {"mae": math.nan, "mre": math.nan, "sr": 0.0, "mre<0.1": 0.0})},
+    )
+    t3 = build_report(read_runs([tmp_path], progress=False), ReportOptions(n_bootstrap=20)).headline[1]
+    cells = row(t3, model="silent").cells
+    assert math.isnan(cells[("all", "mae")].value) and math.isnan(cells[("all", "mre")].value)
+    assert cells[("all", "sr")].value == 0.0 and cells[("all", "mre<0.1")].value == 0.0
+    assert cells[("all", "mae")].rank is None
+    assert row(t3, model="alpha").cells[("all", "mae")].rank is None  # the only defined MAE: nothing to compare
+    assert "| silent | – | – | 0.0 (0.0–0.0) | 0.0 🥈 (0.0–0.0) |" in to_markdown(t3)  # 2nd of 2
