@@ -4,6 +4,12 @@ lmms-eval discovers them through the `lmms_eval.models` entry-point group (setup
 points at `manifests`. The manifests are built lazily: lmms-eval loads entry points while its
 own `lmms_eval.models` package is still initialising, so importing it at module top would be
 circular.
+
+`--model` names (none shadows a built-in lmms-eval name):
+- `medvision_qwen2_5_vl`: any Qwen2.5-VL checkpoint (Qwen2.5-VL, Lingshu), lossless images,
+  greedy decoding, per-request check that the model saw the size the prompt states.
+- `medvision_v0`: the same wrapper with MedVision-V0-7B's defaults (checkpoint, system prompt).
+- `medvision_random`: the random-box / random-value baseline.
 """
 
 
@@ -15,6 +21,10 @@ def manifests() -> list:
         ModelManifest(
             model_id="medvision_qwen2_5_vl",
             simple_class_path="medvision_tasks.models.qwen2_5_vl.MedVisionQwen2_5_VL",
+        ),
+        ModelManifest(
+            model_id="medvision_v0",
+            simple_class_path="medvision_tasks.models.qwen2_5_vl.MedVisionV0",
         ),
         ModelManifest(
             model_id="medvision_random",

@@ -1,0 +1,358 @@
+"""Qwen2.5-VL for MedVision: lossless images, greedy decoding, and a check of the size the model saw.
+
+Registered with lmms-eval (``models/__init__.py``) under its own names, so the stock
+``qwen2_5_vl`` stays what it is:
+
+- ``medvision_qwen2_5_vl``: any Qwen2.5-VL checkpoint (Qwen2.5-VL-7B/32B-Instruct, Lingshu).
+- ``medvision_v0``: the same class with MedVision-V0-7B's defaults (model card section 4): the
+  checkpoint ``YongchengYAO/MedVision-V0-7B`` and the MedVision system prompt on.
+
+What differs from the stock wrapper, and why:
+
+- Images go to the processor as the task rendered them (PIL, no JPEG round trip, no
+  ``qwen_vl_utils`` resize): the task already resized the slice to a size the processor leaves
+  unchanged (``medvision_tasks.spacing``), and lossy re-encoding would alter the pixels measured.
+- Every request is checked: the processor's grid ``(t, h, w)`` times the 14-pixel patch must equal
+  the image handed over, and, when the prompt states an image size ("The image size is W pixels
+  (width) x H pixels (height)."), that size too. A mismatch means the millimetres stated in the
+  prompt are not those of the image the model saw: by default a ``SizeMismatchError`` stops the
+  run; ``on_mismatch=warn`` logs every mismatching doc and a summary instead.
+- Decoding is always greedy (no sampling, one beam; a task's temperature is ignored) with 4096
+  new tokens unless the task sets ``max_new_tokens``: MedVision-V0's CoT answers think first.
+- Requests are batched (``batch_size``) with left padding, grouped by generation settings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from lmms_eval import utils
+from lmms_eval.api.instance import Instance
+from lmms_eval.api.model import lmms
+from loguru import logger as eval_logger
+from PIL import Image
+from tqdm import tqdm
+
+from medvision_tasks.prompts import SYSTEM_PROMPT
+
+PATCH_SIZE = 14  # Qwen2.5-VL vision patch (pixels); the image grid counts these patches
+MEDVISION_V0_CHECKPOINT = "YongchengYAO/MedVision-V0-7B"
+DEFAULT_MAX_NEW_TOKENS = 4096
+# The size sentence of the T/L and A/D prompts (medvision_tasks.prompts), width first.
+STATED_SIZE = re.compile(r"The image size is (\d+) pixels \(width\) x (\d+) pixels \(height\)")
+# lmms-eval's default stop string is the few-shot delimiter "\n\n"; CoT answers contain blank lines
+# before their <answer> tag, so that one is ignored (as the stock Qwen2.5-VL wrapper does).
+IGNORED_STOP_STRINGS = {"", "\n\n"}
+
+
+class SizeMismatchError(RuntimeError):
+    """The model saw an image size other than the one handed over or stated in the prompt."""
+
+
+@dataclass(frozen=True)
+class SizeCheck:
+    """What one request's image went through, in pixels as ``(H, W)``.
+
+    Attributes:
+        doc_id: the doc index within its task split.
+        task: the lmms-eval task name.
+        handed_hw: size of the image the task handed over.
+        processed_hw: ``grid_h * 14, grid_w * 14`` from the processor's ``image_grid_thw``.
+        stated_hw: size stated in the prompt, or None when it states none (detection).
+    """
+
+    doc_id: int
+    task: str
+    handed_hw: tuple[int, int]
+    processed_hw: tuple[int, int]
+    stated_hw: tuple[int, int] | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the processor kept the handed image and the stated size (if any) is that size."""
+        return self.processed_hw == self.handed_hw and self.stated_hw in (None, self.processed_hw)
+
+    def describe(self) -> str:
+        stated = "no size" if self.stated_hw is None else "{}x{}".format(*self.stated_hw)
+        return (
+            f"task {self.task} doc {self.doc_id}: handed {self.handed_hw[0]}x{self.handed_hw[1]}, "
+            f"processor grid gives {self.processed_hw[0]}x{self.processed_hw[1]}, prompt states {stated} "
+            "(HxW pixels)"
+        )
+
+
+def stated_size(prompt: str) -> tuple[int, int] | None:
+    """The ``(H, W)`` in pixels a MedVision prompt states, or None when it states no size."""
+    match = STATED_SIZE.search(prompt)
+    if match is None:
+        return None
+    return int(match.group(2)), int(match.group(1))
+
+
+def _parse_bool(value: bool | str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no"}:
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+class MedVisionQwen2_5_VL(lmms):
+    """lmms-eval simple model for Qwen2.5-VL checkpoints on the MedVision tasks.
+
+    Args:
+        pretrained: hub id or local folder of a Qwen2.5-VL checkpoint.
+        device: torch device for the model and inputs, e.g. ``cuda``, ``cuda:1``, ``cpu``.
+        device_map: transformers ``device_map`` (``auto`` shards over GPUs); defaults to ``device``.
+        batch_size: requests per ``generate`` call.
+        dtype: torch dtype of the weights (``bfloat16`` as the checkpoints ship).
+        attn_implementation: ``sdpa``, ``flash_attention_2`` or ``eager``; transformers' default if None.
+        min_pixels: image processor lower area limit (pixels); the stock wrapper's value.
+        max_pixels: image processor upper area limit (pixels); the stock wrapper's value.
+        use_system_prompt: prepend MedVision-V0's system prompt (model card 4.1).
+        system_prompt: a system prompt text to use instead (wins over ``use_system_prompt``);
+            with neither, the chat template's default applies.
+        max_new_tokens: generation budget when the task does not set one.
+        on_mismatch: ``error`` (raise :class:`SizeMismatchError`) or ``warn`` (log and go on).
+        size_log: a JSONL file to append one record per image to (doc, task, handed, processed and
+            stated ``[H, W]``, whether it matched, whether the chat carried the system prompt): an
+            audit trail of what the model saw.
+    """
+
+    is_simple = True
+
+    def __init__(
+        self,
+        pretrained: str = "Qwen/Qwen2.5-VL-7B-Instruct",
+        device: str | None = "cuda",
+        device_map: str | None = None,
+        batch_size: int | str = 1,
+        dtype: str = "bfloat16",
+        attn_implementation: str | None = None,
+        min_pixels: int = 256 * 28 * 28,
+        max_pixels: int = 2048 * 28 * 28,
+        use_system_prompt: bool | str = False,
+        system_prompt: str | None = None,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        on_mismatch: str = "error",
+        size_log: str | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__()
+        from accelerate import Accelerator
+        from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
+
+        kwargs.pop("max_batch_size", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected model_args {sorted(kwargs)}")
+        if on_mismatch not in ("error", "warn"):
+            raise ValueError(f"on_mismatch must be 'error' or 'warn', got {on_mismatch!r}")
+
+        accelerator = Accelerator()
+        if accelerator.num_processes > 1:
+            device = f"cuda:{accelerator.local_process_index}"
+            device_map = device
+        self._device = torch.device(device or "cpu")
+        model_kwargs = {"dtype": dtype, "device_map": device_map or str(self._device)}
+        if attn_implementation is not None:
+            model_kwargs["attn_implementation"] = attn_implementation
+        self._model = Qwen2_5_VLForConditionalGeneration.from_pretrained(pretrained, **model_kwargs).eval()
+        # The pixel limits are the image processor's size bounds (transformers >= 5 spells them so).
+        pixel_limits = {"shortest_edge": int(min_pixels), "longest_edge": int(max_pixels)}
+        self.processor = AutoProcessor.from_pretrained(pretrained, size=pixel_limits)
+        self._tokenizer = self.processor.tokenizer
+        self.pretrained = pretrained
+        self.batch_size_per_gpu = int(batch_size)
+        self.max_new_tokens = int(max_new_tokens)
+        self.on_mismatch = on_mismatch
+        if system_prompt:
+            self.system_prompt: str | None = str(system_prompt).replace("\\n", "\n")
+        elif _parse_bool(use_system_prompt):
+            self.system_prompt = SYSTEM_PROMPT
+        else:
+            self.system_prompt = None
+        self.size_checks: list[SizeCheck] = []
+        self.size_log = Path(size_log) if size_log else None
+        self.accelerator = accelerator
+        self._rank = accelerator.local_process_index
+        self._world_size = accelerator.num_processes
+
+    # --- lmms-eval plumbing ----------------------------------------------------------------------
+
+    @property
+    def model(self):
+        return self._model
+
+    @property
+    def tokenizer(self):
+        return self._tokenizer
+
+    @property
+    def batch_size(self) -> int:
+        return self.batch_size_per_gpu
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
+        raise NotImplementedError(f"{type(self).__name__} only generates (MedVision tasks are generate_until)")
+
+    def generate_until_multi_round(self, requests) -> list[str]:
+        raise NotImplementedError(f"{type(self).__name__} does not run multi-round tasks")
+
+    # --- generation ------------------------------------------------------------------------------
+
+    def messages(self, prompt: str, images: Sequence[Image.Image]) -> list[dict]:
+        """The chat for one request: optional system turn, then the images and the prompt."""
+        content = [{"type": "image", "image": image} for image in images]
+        content.append({"type": "text", "text": prompt.replace("<image>", "").strip()})
+        chat = [{"role": "user", "content": content}]
+        if self.system_prompt:
+            # plain-string content, as in the model card's quick start
+            chat.insert(0, {"role": "system", "content": self.system_prompt})
+        return chat
+
+    def generate_until(self, requests: list[Instance]) -> list[str]:
+        """Greedy answers, in request order, after checking every image size (see module doc)."""
+
+        def sort_key(args):
+            # longest prompts first: a batch's padding is set by its first element
+            return -len(self.tokenizer.encode(args[0])), args[0]
+
+        collator = utils.Collator([request.args for request in requests], sort_key, grouping=True)
+        answers: list[str] = []
+        progress = tqdm(total=len(requests), disable=self.rank != 0, desc="Model Responding")
+        for chunk in collator.get_batched(n=self.batch_size, batch_fn=None):
+            prompts, all_gen_kwargs, doc_to_visuals, doc_ids, tasks, splits = zip(*chunk)
+            visuals = [
+                list(doc_to_visual(self.task_dict[task][split][doc_id]) or [])
+                for doc_to_visual, doc_id, task, split in zip(doc_to_visuals, doc_ids, tasks, splits)
+            ]
+            for request_visuals, doc_id, task in zip(visuals, doc_ids, tasks):
+                for image in request_visuals:
+                    if not isinstance(image, Image.Image):
+                        raise TypeError(f"task {task} doc {doc_id}: expected PIL images, got {type(image).__name__}")
+            texts = [
+                self.processor.apply_chat_template(
+                    self.messages(prompt, images), tokenize=False, add_generation_prompt=True
+                )
+                for prompt, images in zip(prompts, visuals)
+            ]
+            flat_images = [image for images in visuals for image in images]
+            inputs = self.processor(
+                text=texts,
+                images=flat_images or None,
+                padding=True,
+                padding_side="left",
+                return_tensors="pt",
+            )
+            self._check_sizes(prompts, texts, visuals, inputs.get("image_grid_thw"), doc_ids, tasks)
+            inputs = inputs.to(self.model.device)
+            gen_kwargs = all_gen_kwargs[0]
+            max_new_tokens = int(gen_kwargs.get("max_new_tokens") or self.max_new_tokens)
+            with torch.inference_mode():
+                output = self.model.generate(
+                    **inputs,
+                    do_sample=False,
+                    num_beams=1,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                    max_new_tokens=max_new_tokens,
+                    eos_token_id=self.tokenizer.eos_token_id,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )
+            new_tokens = output[:, inputs["input_ids"].shape[1] :]
+            decoded = self.processor.batch_decode(
+                new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
+            )
+            stops = [stop for stop in self._stop_strings(gen_kwargs) if stop not in IGNORED_STOP_STRINGS]
+            for prompt, answer in zip(prompts, decoded):
+                for stop in stops:
+                    answer = answer.split(stop)[0]
+                answers.append(answer)
+                self.cache_hook.add_partial("generate_until", (prompt, gen_kwargs), answer)
+                progress.update(1)
+        progress.close()
+        self._log_summary()
+        return collator.get_original(answers)
+
+    @staticmethod
+    def _stop_strings(gen_kwargs: dict) -> list[str]:
+        until = gen_kwargs.get("until") or []
+        return [until] if isinstance(until, str) else list(until)
+
+    def _check_sizes(self, prompts, texts, visuals, grid_thw, doc_ids, tasks) -> None:
+        """Compare each image's processed grid with its handed and stated size; act on mismatches."""
+        grids = [] if grid_thw is None else [tuple(int(v) for v in row) for row in grid_thw.tolist()]
+        position = 0
+        for prompt, text, images, doc_id, task in zip(prompts, texts, visuals, doc_ids, tasks):
+            stated = stated_size(prompt)
+            for image in images:
+                _, grid_h, grid_w = grids[position]
+                position += 1
+                check = SizeCheck(
+                    doc_id=int(doc_id),
+                    task=str(task),
+                    handed_hw=(image.height, image.width),
+                    processed_hw=(grid_h * PATCH_SIZE, grid_w * PATCH_SIZE),
+                    stated_hw=stated,
+                )
+                self.size_checks.append(check)
+                self._log_check(check, system_prompt_in_chat=bool(self.system_prompt) and self.system_prompt in text)
+                if check.ok:
+                    continue
+                message = (
+                    f"{type(self).__name__}: the model does not see the image size the task handed over and "
+                    f"stated: {check.describe()}. The prompt's pixel size would be off by the resize factor; "
+                    "check the task's image_policy for this --model (MEDVISION_IMAGE_POLICY, docs/models.md) "
+                    "and this wrapper's min_pixels/max_pixels."
+                )
+                if self.on_mismatch == "error":
+                    raise SizeMismatchError(message)
+                eval_logger.warning(message)
+
+    def _log_check(self, check: SizeCheck, system_prompt_in_chat: bool) -> None:
+        if self.size_log is None:
+            return
+        record = {**asdict(check), "ok": check.ok, "system_prompt_in_chat": system_prompt_in_chat}
+        self.size_log.parent.mkdir(parents=True, exist_ok=True)
+        with self.size_log.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def _log_summary(self) -> None:
+        mismatched = [check for check in self.size_checks if not check.ok]
+        if mismatched:
+            eval_logger.warning(
+                f"{type(self).__name__}: {len(mismatched)} of {len(self.size_checks)} images mismatched"
+            )
+        else:
+            eval_logger.info(
+                f"{type(self).__name__}: all {len(self.size_checks)} images seen at the handed and stated size"
+            )
+
+
+class MedVisionV0(MedVisionQwen2_5_VL):
+    """MedVision-V0-7B as its model card runs it: the checkpoint and the system prompt by default.
+
+    The task side (``image_policy: medvision_v0``) hands it 504x504 images, the size Qwen2.5-VL
+    processes a 512x512 training image at; use the ``*_cot`` tasks, which carry the model card's
+    CoT prompts.
+    """
+
+    def __init__(
+        self,
+        pretrained: str = MEDVISION_V0_CHECKPOINT,
+        use_system_prompt: bool | str = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(pretrained=pretrained, use_system_prompt=use_system_prompt, **kwargs)
