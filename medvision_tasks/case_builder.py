@@ -4,7 +4,9 @@ Runs inside a worker process of ``medvision-tasks prepare``; everything it retur
 data (docs, skip counts, messages, files written), so it can be cached and merged.
 
 Rules (SPEC sections 2, 3, 7):
-- Volumes are reoriented to RAS+ (``nibabel.as_closest_canonical``) before anything else;
+- Volumes are reoriented to RAS+ (``nibabel.as_closest_canonical``) before anything else,
+  then cropped (on the native RAS+ grid), then, when the case asks for ``resample_mm``,
+  resampled onto one new grid (image: linear, masks: nearest neighbour; :func:`resampled_grid`);
   slice ``dim 0 -> vol[i, :, :]`` (pixel size ``(z1, z2)``), ``dim 1 -> vol[:, i, :]``
   (``(z0, z2)``), ``dim 2 -> vol[:, :, i]`` (``(z0, z1)``); rows are array rows.
 - Detection: the label's pixels in the slice must form exactly one 4-connected component whose
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from nibabel.processing import resample_from_to
 
 from medvision_tasks.ground_truth import (
     angle_degrees,
@@ -104,6 +107,55 @@ def _minimal_mask_dtype(data: np.ndarray) -> np.dtype:
         if info.min <= low and high <= info.max:
             return np.dtype(dtype)
     return np.dtype(np.int64)
+
+
+def resampled_grid(
+    shape: tuple[int, ...], affine: np.ndarray, voxel_size_mm: tuple[float, float, float]
+) -> tuple[tuple[int, int, int], np.ndarray]:
+    """The grid of voxel size ``voxel_size_mm`` over the same span as a given grid.
+
+    The axis directions and the first voxel centre are kept (a RAS+ grid stays RAS+; an oblique
+    one is not rotated). Along axis ``a`` with ``n_a`` voxels of ``s_a`` mm, the new grid holds
+    ``floor((n_a - 1) * s_a / t_a) + 1`` voxels of ``t_a`` mm: every new voxel centre lies within
+    the span of the old centres, so nothing is extrapolated. E.g. 10 slices of 3 mm (centres
+    0..27 mm) -> 28 slices of 1 mm.
+
+    Args:
+        shape: the grid's 3D shape (voxels).
+        affine: its voxel-to-world affine (mm).
+        voxel_size_mm: the target voxel size along voxel axes 0, 1, 2 (mm).
+
+    Returns:
+        ``(shape, affine)`` of the new grid, as ``nibabel.processing.resample_from_to`` takes it.
+    """
+    affine = np.asarray(affine, dtype=np.float64)
+    spacing = np.linalg.norm(affine[:3, :3], axis=0)
+    target = np.asarray(voxel_size_mm, dtype=np.float64)
+    new_affine = affine.copy()
+    new_affine[:3, :3] = affine[:3, :3] / spacing * target
+    # The 1e-6 keeps a span of a whole number of target voxels (27 mm / 1 mm, computed as
+    # 26.9999999...) from losing its last voxel to float noise.
+    counts = np.floor((np.asarray(shape[:3]) - 1) * spacing / target + 1e-6).astype(int) + 1
+    return (int(counts[0]), int(counts[1]), int(counts[2])), new_affine
+
+
+def resample_onto(
+    data: np.ndarray, affine: np.ndarray, grid: tuple[tuple[int, ...], np.ndarray], order: int
+) -> np.ndarray:
+    """Resample a volume onto ``grid`` with ``nibabel.processing.resample_from_to``.
+
+    Args:
+        data: the voxel array on its grid.
+        affine: that grid's voxel-to-world affine (mm).
+        grid: ``(shape, affine)`` of the target grid (see :func:`resampled_grid`).
+        order: 1 for linear interpolation (images), 0 for nearest neighbour (label masks).
+
+    Returns:
+        The array on the target grid, in ``data``'s dtype. Sample points a rounding error
+        outside the source take its edge value (``mode="nearest"``) rather than 0.
+    """
+    source = nib.Nifti1Image(data, affine, dtype=data.dtype)
+    return np.asanyarray(resample_from_to(source, grid, order=order, mode="nearest").dataobj)
 
 
 def save_nifti(data: np.ndarray, affine: np.ndarray, path: Path, dtype: np.dtype | str) -> None:
@@ -216,6 +268,20 @@ class _CaseBuilder:
         stop = np.minimum(np.asarray(shape), high + margin_voxels + 1).astype(int)
         return tuple(slice(int(a), int(b)) for a, b in zip(start, stop))  # type: ignore[return-value]
 
+    def _resampled_image(self, voxels: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """The cropped image linearly interpolated onto ``self.grid``.
+
+        Interpolated values are rounded back to an integer on-disk dtype when they fit it (they
+        do whenever the input was stored unscaled), so nibabel writes them without a scale factor.
+        """
+        resampled = resample_onto(voxels.astype(np.float64), self.native_affine, self.grid, order=1)
+        if np.issubdtype(dtype, np.integer):
+            rounded = np.rint(resampled)
+            info = np.iinfo(dtype)
+            if rounded.size and info.min <= rounded.min() and rounded.max() <= info.max:
+                return rounded.astype(dtype)
+        return resampled
+
     def _ras_mask(self, mask: MaskSpec) -> np.ndarray:
         """The mask as integer labels on the image's RAS+ grid (grid checked against the image)."""
         image = read_volume(mask.path)
@@ -248,12 +314,19 @@ class _CaseBuilder:
         del stored
         crop = self._crop_slices(ras_image, landmarks)
         image = ras_image.slicer[crop]
-        self.shape = tuple(int(n) for n in image.shape[:3])
-        self.affine = np.asarray(image.affine)
+        voxels = np.asanyarray(image.dataobj)
+        # The cropped native grid: masks are cut to it, then resampled like the image.
+        self.native_affine = np.asarray(image.affine)
+        self.grid = None
+        if case.resample_mm is not None:
+            self.grid = resampled_grid(voxels.shape, self.native_affine, case.resample_mm)
+            voxels = self._resampled_image(voxels, dtype)
+        self.shape = tuple(int(n) for n in voxels.shape[:3])
+        self.affine = self.native_affine if self.grid is None else self.grid[1]
         self.image_path = self.out_dir / VOLUMES_DIR / f"{self.prefix}_image.nii.gz"
-        save_nifti(np.asanyarray(image.dataobj), self.affine, self.image_path, dtype)
+        save_nifti(voxels, self.affine, self.image_path, dtype)
         self.files.append(self.relative(self.image_path))
-        del image, ras_image
+        del image, ras_image, voxels
         # Zooms as any reader of the written file sees them (the header stores float32).
         self.zooms = tuple(float32_value(z) for z in nib.load(str(self.image_path)).header.get_zooms()[:3])
 
@@ -287,13 +360,18 @@ class _CaseBuilder:
 
     def _process_mask(self, mask: MaskSpec, crop: tuple, used_names: dict[str, str]) -> None:
         labels = self._ras_mask(mask)[crop]
+        if self.grid is not None:
+            compact = labels.astype(_minimal_mask_dtype(labels), copy=False)
+            labels = resample_onto(compact, self.native_affine, self.grid, order=0)
+            del compact
         path = self._mask_path(mask, used_names)
         save_nifti(labels, self.affine, path, _minimal_mask_dtype(labels))
         self.files.append(self.relative(path))
         present = set(np.unique(labels).tolist())
         for label in mask.labels:
             if label.value not in present:
-                where = " after cropping" if self.case.crop else ""
+                steps = [s for s, done in (("cropping", self.case.crop), ("resampling", self.grid)) if done is not None]
+                where = f" after {' and '.join(steps)}" if steps else ""
                 self.error(
                     f"label {label.value} ({label.name!r}) does not occur in mask {mask.path}{where} "
                     f"(values present: {sorted(present)[:20]})"

@@ -30,6 +30,7 @@ wins. Every error is a :class:`ManifestError` naming the manifest and the entry.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -62,6 +63,7 @@ INHERITED_KEYS = {
     "slice_step",
     "max_slices_per_label_plane",
     "crop",
+    "resample_mm",
     "image_dtype",
     "split",
     "min_box_side_px",
@@ -174,7 +176,11 @@ class CaseSpec:
             measurement) and plane, evenly spaced; None keeps all.
         crop: None, ``("box", ((i0, i1), (j0, j1), (k0, k1)))`` half-open RAS+ voxel ranges
             (None for an open end), or ``("margin_mm", (mx, my, mz))`` around the labels and
-            landmarks used.
+            landmarks used. Ranges and margins refer to the native RAS+ grid (before resampling).
+        resample_mm: target voxel size (mm) along RAS+ voxel axes 0, 1, 2 (Left->Right,
+            Posterior->Anterior, Inferior->Superior), or None to keep the native grid. The
+            (cropped) image is resampled with linear interpolation and every mask with nearest
+            neighbour onto one new grid (``case_builder.resampled_grid``).
         image_dtype: numpy dtype name for the written image, or None to keep the input's.
         landmark_tolerance_mm: largest distance (mm) a landmark may lie from the slice plane.
         min_box_side_px: smallest detection box side in pixels (SPEC 2: 10).
@@ -196,6 +202,7 @@ class CaseSpec:
     slice_step: int = 1
     max_slices_per_label_plane: int | None = None
     crop: tuple | None = None
+    resample_mm: tuple[float, float, float] | None = None
     image_dtype: str | None = None
     landmark_tolerance_mm: float = DEFAULT_LANDMARK_TOLERANCE_MM
     min_box_side_px: int = DEFAULT_MIN_BOX_SIDE_PX
@@ -498,6 +505,20 @@ def _crop(value: Any, ctx: _Context) -> tuple | None:
     return ("box", tuple(ranges))
 
 
+def _resample_mm(value: Any, ctx: _Context) -> tuple[float, float, float] | None:
+    """``resample_mm``: one voxel size for all three axes, or three (x, y, z), in mm, all > 0."""
+    if value is None:
+        return None
+    sizes = value if isinstance(value, list) else [value]
+    valid = len(sizes) in (1, 3) and all(
+        isinstance(size, (int, float)) and not isinstance(size, bool) and math.isfinite(size) and size > 0
+        for size in sizes
+    )
+    if not valid:
+        raise ctx.error(f"resample_mm must be a positive number or three positive numbers (mm), got {value!r}")
+    return tuple(float(size) for size in sizes * (3 // len(sizes)))  # type: ignore[return-value]
+
+
 def _landmark_names(value: Any, ctx: _Context) -> tuple[tuple[str, str], ...]:
     if value is None:
         return ()
@@ -543,6 +564,7 @@ def _case(entry: Any, dataset: Mapping, defaults: Mapping, base_dir: Path, ctx: 
         if max_slices is None
         else _positive_int(max_slices, ctx, "max_slices_per_label_plane"),
         crop=_crop(settings.get("crop"), ctx),
+        resample_mm=_resample_mm(settings.get("resample_mm"), ctx),
         image_dtype=image_dtype,
         landmark_tolerance_mm=_number(
             settings.get("landmark_tolerance_mm", DEFAULT_LANDMARK_TOLERANCE_MM), ctx, "landmark_tolerance_mm"

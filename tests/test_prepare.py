@@ -440,6 +440,102 @@ def test_crop_and_slice_subsampling(
     )
 
 
+# ---- resampling a thick-slice grid (resample_mm) ------------------------------------------------
+# RAS+ grid: 40 x 30 x 10 voxels of 1 x 1 x 3 mm, origin (-10, 20, 5) mm. Block label at voxels
+# i 10..29, j 5..24, k 2..5 (inclusive). The image is the ramp i + 2j + 30k, linear along every
+# axis, so linear interpolation reproduces it exactly at any new voxel centre.
+# resample_mm [2, 1, 1] keeps the first voxel centre and the axis directions:
+# - x: centres span 39 mm -> floor(39 / 2) + 1 = 20 voxels; new n sits on native i = 2n (no
+#   interpolation, no nearest-neighbour ties). The block holds 2n in 10..29: n = 5..14.
+# - y: unchanged, 30 voxels.
+# - z: centres span 9 * 3 = 27 mm -> 28 slices; new m sits at native k = m / 3, the ramp term
+#   becomes 30 * m / 3 = 10m, and the nearest native slice is round(m / 3) (never a tie: m / 3
+#   is a whole number or a third off one). The block holds 2 <= round(m / 3) <= 5, i.e.
+#   1.5 <= m / 3 < 5.5: m = 5..16 (12 slices).
+# Coronal slice j: rows n (2 mm), columns m (1 mm): box rows 5..14 (10 px), columns 5..16
+# (12 px) = 20 x 12 mm. On the native grid the same section is 20 x 4 px: under the 10 px side.
+# With crop {margin_mm: [2, 2, 3]} (applied first, on the native grid: 2, 2 and 1 voxels):
+# i 8..31 (24), j 3..26 (24), k 1..6 (6). Then x: floor(23 / 2) + 1 = 12 voxels on i = 8 + 2n,
+# block 10 <= 8 + 2n <= 29: n = 1..10; z: 5 * 3 = 15 mm -> 16 slices on k = 1 + m / 3, block
+# 2 <= round(1 + m / 3) <= 5: 1.5 <= m / 3 < 4.5, m = 2..13; y: j' = j - 3, block j' = 2..21.
+RESAMPLE_SHAPE = (40, 30, 10)
+RESAMPLE_SPACING = (1.0, 1.0, 3.0)
+
+
+def block_case_stored(tmp_path: Path) -> None:
+    """Image and block mask stored as (z, x flipped, y): stored[k, a, j] = ras[39 - a, j, k]."""
+    i, j, k = np.meshgrid(*(np.arange(n) for n in RESAMPLE_SHAPE), indexing="ij")
+    ramp = (i + 2 * j + 30 * k).astype(np.int16)
+    block = ((i >= 10) & (i <= 29) & (j >= 5) & (j <= 24) & (k >= 2) & (k <= 5)).astype(np.uint8)
+    affine = np.zeros((4, 4))
+    affine[:3, 0] = [0.0, 0.0, 3.0]  # stored axis 0 = RAS k
+    affine[:3, 1] = [-1.0, 0.0, 0.0]  # stored axis 1 = RAS i, flipped
+    affine[:3, 2] = [0.0, 1.0, 0.0]  # stored axis 2 = RAS j
+    affine[:3, 3] = ORIGIN + [39.0, 0.0, 0.0]
+    affine[3, 3] = 1.0
+    for name, ras in (("image", ramp), ("mask", block)):
+        save_nifti(tmp_path / f"{name}.nii.gz", np.ascontiguousarray(ras[::-1].transpose(2, 0, 1)), affine)
+
+
+@pytest.mark.parametrize(
+    "crop, shape, offset, rows, cols, slices",
+    [
+        # no crop: n = 5..14, m = 5..16, coronal slices j = 5..24
+        (None, [20, 30, 28], (0, 0, 0), (5, 14), (5, 16), (5, 24)),
+        # crop first, from native voxel (8, 3, 1): n = 1..10, m = 2..13, coronal slices j' = 2..21
+        ({"margin_mm": [2, 2, 3]}, [12, 24, 16], (8, 3, 1), (1, 10), (2, 13), (2, 21)),
+    ],
+    ids=["whole", "cropped"],
+)
+def test_resample_mm_puts_thick_slices_on_a_new_grid(
+    tmp_path: Path, crop: dict | None, shape: list, offset: tuple, rows: tuple, cols: tuple, slices: tuple
+) -> None:
+    block_case_stored(tmp_path)
+    case = {"id": "block", "image": "image.nii.gz", "mask": "mask.nii.gz", "labels": {1: "block"}}
+    if crop is not None:
+        case["crop"] = crop
+    manifest = write_manifest(
+        tmp_path,
+        {"datasets": [{"name": "Thick", "split": "test", "resample_mm": [2, 1, 1], "cases": [case]}]},
+    )
+    out = tmp_path / "out"
+    report = prepare(manifest, out, progress=False)
+    assert report.errors == []
+    docs = read_docs(out, "detection")
+    for doc in docs:
+        assert doc["image_size_3d"] == shape and doc["voxel_size"] == [2.0, 1.0, 1.0]
+    coronal = [d for d in docs if d["slice_dim"] == 1]
+    assert [d["slice_idx"] for d in coronal] == list(range(slices[0], slices[1] + 1))
+    (r0, r1), (c0, c1) = rows, cols
+    for doc in coronal:
+        assert doc["image_size_2d"] == [shape[0], shape[2]] and doc["pixel_size"] == [2.0, 1.0]
+        assert doc["bounding_boxes"] == [
+            {
+                "min_coords": [r0, c0],
+                "max_coords": [r1, c1],
+                "center_coords": [(r0 + r1) / 2, (c0 + c1) / 2],
+                "dimensions": [10, 12],
+                "sizes": [20.0, 12.0],
+            }
+        ]
+    axial = [d["slice_idx"] for d in docs if d["slice_dim"] == 2]
+    sagittal = [d["slice_idx"] for d in docs if d["slice_dim"] == 0]
+    assert axial == list(range(c0, c1 + 1)) and sagittal == list(range(r0, r1 + 1))
+    # The written grid: RAS+, 2 x 1 x 1 mm, starting at the (cropped) first native voxel centre.
+    image = nib.load(str(out / coronal[0]["image_file"]))
+    expected_affine = np.diag([2.0, 1.0, 1.0, 1.0])
+    expected_affine[:3, 3] = ORIGIN + np.array(offset) * RESAMPLE_SPACING
+    np.testing.assert_allclose(image.affine, expected_affine, atol=1e-9)
+    # Image: the ramp at native voxel offset + (2n, j, m / 3), stored as int16 without a scale factor.
+    n, j, m = np.meshgrid(*(np.arange(s) for s in shape), indexing="ij")
+    ramp = (offset[0] + 2 * n) + 2 * (offset[1] + j) + 30 * offset[2] + 10 * m
+    assert image.get_data_dtype() == np.int16 and image.dataobj.slope == 1.0
+    np.testing.assert_array_equal(np.asarray(image.dataobj), ramp)
+    mask = np.asarray(nib.load(str(out / coronal[0]["mask_file"])).dataobj)
+    block = (n >= r0) & (n <= r1) & (j >= slices[0]) & (j <= slices[1]) & (m >= c0) & (m <= c1)
+    np.testing.assert_array_equal(mask, block.astype(np.uint8))
+
+
 # ---- bad input: each case fails alone, with a message naming it ---------------------------------
 
 
@@ -515,6 +611,11 @@ def test_bad_inputs_name_the_case_and_others_finish(tmp_path: Path, capsys) -> N
     assert not list((out / "volumes").glob("Bad_missing*")) and not list((out / "volumes").glob("Bad_mismatch*"))
 
 
+MASK_CASE = {"image": "i.nii.gz", "mask": "m.nii.gz", "labels": {1: "a"}}
+BAD_RESAMPLE_MM = [0, -1.5, [1, 2], [1, 1, 0], "1mm", True]
+RESAMPLE_IDS = [f"resample-{name}" for name in ("zero", "negative", "two", "zero-axis", "text", "bool")]
+
+
 @pytest.mark.parametrize(
     "manifest, phrase",
     [
@@ -546,8 +647,15 @@ def test_bad_inputs_name_the_case_and_others_finish(tmp_path: Path, capsys) -> N
             },
             "angle must be [[l1p1, l1p2], [l2p1, l2p2]]",
         ),
+        *(
+            (
+                {"datasets": [{"name": "D", "resample_mm": value, "cases": [{"id": "c", **MASK_CASE}]}]},
+                f"resample_mm must be a positive number or three positive numbers (mm), got {value!r}",
+            )
+            for value in BAD_RESAMPLE_MM
+        ),
     ],
-    ids=["unknown-key", "nothing-to-build", "bad-plane", "bad-label", "bad-angle"],
+    ids=["unknown-key", "nothing-to-build", "bad-plane", "bad-label", "bad-angle", *RESAMPLE_IDS],
 )
 def test_manifest_errors_name_the_entry(tmp_path: Path, capsys, manifest: dict, phrase: str) -> None:
     path = write_manifest(tmp_path, manifest)
@@ -749,7 +857,12 @@ def test_sample_rebuilds_identically_from_sources(tmp_path: Path) -> None:
     assert built == sorted(p.name for p in (committed / "volumes").iterdir())
     for name in built:  # volumes are written deterministically (gzip without timestamps)
         assert (out / "volumes" / name).read_bytes() == (committed / "volumes" / name).read_bytes(), name
-    assert report.doc_counts["test"] == {"detection": 48, "tl": 5, "ad": 33}
+    assert report.doc_counts["test"] == {"detection": 48, "tl": 17, "ad": 33}
+    # Every plane task (medvision_{detect,tl,ad}_{axial,coronal,sagittal}) has docs to run on:
+    # the PyRadiomics lesions reach coronal and sagittal through resample_mm.
+    for family in ("detection", "tl", "ad"):
+        by_plane = report.summary["docs"]["test"]["by_family"][family]["by_plane"]
+        assert sorted(by_plane) == ["axial", "coronal", "sagittal"], (family, by_plane)
 
 
 # ---- DICOM series (optional extra) ------------------------------------------------------------
