@@ -1,6 +1,6 @@
 """The ``medvision-tasks prepare`` manifest: a YAML file naming cases, parsed into specs.
 
-The format is documented in docs/prepare.md. In short::
+The format is documented in README, "Bring your own data". In short::
 
     base_dir: ..                 # optional; paths are relative to it (default: the manifest's folder)
     seed: 0                      # subject-level split: seeded shuffle, train_fraction to train

@@ -1,6 +1,6 @@
 """``medvision-tasks prepare MANIFEST --out DIR``: build MedVision docs from your own data.
 
-The manifest (YAML, format in docs/prepare.md and :mod:`medvision_tasks.manifest`) names cases:
+The manifest (YAML, format in README, "Bring your own data" and :mod:`medvision_tasks.manifest`) names cases:
 an image volume (NIfTI, NRRD or a DICOM series), label masks and/or a landmark file, label
 names, modality, image description, planes, and the distances/angles to measure. It may also
 import docs already in the public MedVision field layout, adding the names they lack.
@@ -590,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="medvision-tasks prepare",
         description="Build MedVision docs (detection, tumor/lesion size, angle/distance) from "
-        "volumes, masks and landmarks named in a YAML manifest (format: docs/prepare.md).",
+        "volumes, masks and landmarks named in a YAML manifest (format: README, "Bring your own data").",
     )
     parser.add_argument("manifest", type=Path, help="the YAML manifest")
     parser.add_argument("--out", type=Path, required=True, help="output directory (for MEDVISION_DATA_DIR)")

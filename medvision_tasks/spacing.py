@@ -239,7 +239,7 @@ MODEL_POLICIES: dict[str, str] = {
     # Llama-3.2-11B-Vision.
     "llama_vision": "mllama_560",
     # LLaVA-OneVision-72B (original and -hf checkpoints). llava_hf also loads LLaVA-1.5 (CLIP
-    # 336) checkpoints: those need MEDVISION_IMAGE_POLICY=clip_336 (docs/models.md).
+    # 336) checkpoints: those need MEDVISION_IMAGE_POLICY=clip_336 (README, "Scoring the baselines").
     "llava_onevision": "llava_onevision_384",
     "llava_hf": "llava_onevision_384",
     # LLaVA-1.5-style checkpoints with CLIP-L/14-336 (LLaVA-Med v1.5).
@@ -268,7 +268,7 @@ def _choose_policy_message() -> str:
         f"image policy {CHOOSE_POLICY!r}: this --model serves a checkpoint the MedVision task cannot "
         f"see, so it cannot know the image size the served processor leaves unchanged: set {POLICY_ENV_VAR} to one of {', '.join(policy_names())} "
         f"or fixed:<H>x<W> (e.g. {POLICY_ENV_VAR}=qwen2_5_vl for Qwen2.5-VL or Lingshu, "
-        f"{POLICY_ENV_VAR}=medvision_v0 for MedVision-V0-7B); see docs/models.md"
+        f"{POLICY_ENV_VAR}=medvision_v0 for MedVision-V0-7B); see README, "Scoring the baselines""
     )
 
 
@@ -280,7 +280,7 @@ def _warn_unmapped_once() -> None:
             "medvision: no image policy is known for this --model, so slices are handed over at "
             "their own size (policy %r); if the model's processor resizes them, the image and "
             "pixel sizes stated in T/L and A/D prompts are wrong. Set %s to the model's policy "
-            "(%s); see docs/models.md",
+            "(%s); see README, "Scoring the baselines"",
             DEFAULT_POLICY,
             POLICY_ENV_VAR,
             ", ".join(policy_names()),
