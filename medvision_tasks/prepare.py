@@ -590,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="medvision-tasks prepare",
         description="Build MedVision docs (detection, tumor/lesion size, angle/distance) from "
-        "volumes, masks and landmarks named in a YAML manifest (format: README, "Bring your own data").",
+        "volumes, masks and landmarks named in a YAML manifest (format: README section 'Bring your own data').",
     )
     parser.add_argument("manifest", type=Path, help="the YAML manifest")
     parser.add_argument("--out", type=Path, required=True, help="output directory (for MEDVISION_DATA_DIR)")

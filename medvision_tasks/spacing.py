@@ -268,7 +268,7 @@ def _choose_policy_message() -> str:
         f"image policy {CHOOSE_POLICY!r}: this --model serves a checkpoint the MedVision task cannot "
         f"see, so it cannot know the image size the served processor leaves unchanged: set {POLICY_ENV_VAR} to one of {', '.join(policy_names())} "
         f"or fixed:<H>x<W> (e.g. {POLICY_ENV_VAR}=qwen2_5_vl for Qwen2.5-VL or Lingshu, "
-        f"{POLICY_ENV_VAR}=medvision_v0 for MedVision-V0-7B); see README, "Scoring the baselines""
+        f"{POLICY_ENV_VAR}=medvision_v0 for MedVision-V0-7B); see the README section 'Scoring the baselines'"
     )
 
 
@@ -280,7 +280,7 @@ def _warn_unmapped_once() -> None:
             "medvision: no image policy is known for this --model, so slices are handed over at "
             "their own size (policy %r); if the model's processor resizes them, the image and "
             "pixel sizes stated in T/L and A/D prompts are wrong. Set %s to the model's policy "
-            "(%s); see README, "Scoring the baselines"",
+            "(%s); see the README section 'Scoring the baselines'",
             DEFAULT_POLICY,
             POLICY_ENV_VAR,
             ", ".join(policy_names()),
