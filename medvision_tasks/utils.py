@@ -6,6 +6,7 @@ so that lmms-eval imports this module once and every hook shares one slice store
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 
@@ -15,12 +16,13 @@ from PIL import Image
 from medvision_tasks import metrics
 from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, load_documents, sample_dir
 from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
-from medvision_tasks.prompts import biometrics_prompt, detection_prompt, tumor_lesion_prompt
+from medvision_tasks.prompts import SYSTEM_PROMPT, biometrics_prompt, detection_prompt, tumor_lesion_prompt
 from medvision_tasks.rendering import render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
 from medvision_tasks.volumes import SliceStore, VolumeReadError
 
 SLICES = SliceStore()
+SYSTEM_PROMPT_ENV = "MEDVISION_SYSTEM_PROMPT"
 METRICS_OF_FAMILY = {
     "detection": metrics.DETECTION_METRICS,
     "tl": metrics.MEASUREMENT_METRICS,
@@ -115,6 +117,35 @@ def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None =
 def medvision_doc_to_text_cot(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
     """The chain-of-thought prompt MedVision-V0 was trained on (model card 4.2)."""
     return _prompt(doc, lmms_eval_specific_kwargs, cot=True)
+
+
+def _use_system_prompt() -> bool:
+    return os.environ.get(SYSTEM_PROMPT_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _messages(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> list[dict]:
+    """The chat turns lmms-eval would build itself, plus the MedVision-V0 system turn when asked.
+
+    Server backends (vllm, sglang, openai) send only these turns; MedVision-V0 diverges from its
+    training without its system prompt (model card 4.1), so ``MEDVISION_SYSTEM_PROMPT=1`` adds it.
+    """
+    images = medvision_doc_to_visual(doc, lmms_eval_specific_kwargs)
+    content = [{"type": "image", "url": image} for image in images]
+    content.append({"type": "text", "text": _prompt(doc, lmms_eval_specific_kwargs, cot)})
+    messages = [{"role": "user", "content": content}]
+    if _use_system_prompt():
+        messages.insert(0, {"role": "system", "content": [{"type": "text", "text": SYSTEM_PROMPT}]})
+    return messages
+
+
+def medvision_doc_to_messages(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[dict]:
+    """Chat turns of the plain prompt (chat-path models)."""
+    return _messages(doc, lmms_eval_specific_kwargs, cot=False)
+
+
+def medvision_doc_to_messages_cot(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[dict]:
+    """Chat turns of the CoT prompt (chat-path models)."""
+    return _messages(doc, lmms_eval_specific_kwargs, cot=True)
 
 
 def medvision_doc_to_target(doc: Mapping) -> str:

@@ -107,6 +107,7 @@ def task_config(stem: str, spec: dict, cot: bool, plane: str | None) -> dict:
         "tag": ["medvision_plane_ood"] if plane not in (None, IN_DISTRIBUTION_PLANE) else [],
         "process_docs": hook(f"process_docs_{family}_{plane or 'all'}"),
         "doc_to_text": hook("doc_to_text_cot" if cot else "doc_to_text"),
+        "doc_to_messages": hook("doc_to_messages_cot" if cot else "doc_to_messages"),
         "process_results": hook("process_results_cot" if cot else "process_results"),
         "generation_kwargs": GENERATION[cot],
         "metadata": {"version": TASK_VERSION},
