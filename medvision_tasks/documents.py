@@ -161,7 +161,9 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
         values = [_positive_number(profile, f"metric_value_{axis}_axis", problems) for axis in ("major", "minor")]
     else:
         if profile.get("metric_type") not in ("distance", "angle"):
-            problems.append(f"biometric_profile.metric_type is {profile.get('metric_type')!r}; expected distance or angle")
+            problems.append(
+                f"biometric_profile.metric_type is {profile.get('metric_type')!r}; expected distance or angle"
+            )
         values = [_positive_number(profile, "metric_value", problems)]
     return None if None in values else values
 

@@ -72,17 +72,14 @@ def _check_size_hw(image_size_hw: Sequence[int]) -> tuple[int, int]:
     return height, width
 
 
-def _check_box(
-    box_rc: Sequence[int], image_size_hw: Sequence[int]
-) -> tuple[BoxRC, tuple[int, int]]:
+def _check_box(box_rc: Sequence[int], image_size_hw: Sequence[int]) -> tuple[BoxRC, tuple[int, int]]:
     height, width = _check_size_hw(image_size_hw)
     if len(box_rc) != 4:
         raise ValueError(f"box must be (r0, c0, r1, c1), got {list(box_rc)}")
     r0, c0, r1, c1 = (int(v) for v in box_rc)
     if not (0 <= r0 <= r1 < height and 0 <= c0 <= c1 < width):
         raise ValueError(
-            f"box (r0, c0, r1, c1)={list(box_rc)} is not an inclusive box inside an image of "
-            f"(H, W)=({height}, {width})"
+            f"box (r0, c0, r1, c1)={list(box_rc)} is not an inclusive box inside an image of (H, W)=({height}, {width})"
         )
     return (r0, c0, r1, c1), (height, width)
 
@@ -262,9 +259,7 @@ def fit_lesion_ellipse(
     if component is None or int(component.sum()) < min_pixels:
         return None
 
-    contours, _ = cv2.findContours(
-        component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
-    )
+    contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     # cv2 contour points are (x, y) = (col, row); one 4-component gives one external contour.
     outline_colrow = contours[0].reshape(-1, 2).astype(np.float64)
     if len(outline_colrow) < 5:  # fitEllipse needs five points
@@ -284,9 +279,7 @@ def fit_lesion_ellipse(
     width_dir = np.array([math.cos(theta), math.sin(theta)])
     height_dir = np.array([-math.sin(theta), math.cos(theta)])
     width_axis, height_axis = (width_mm, width_dir), (height_mm, height_dir)
-    major_axis, minor_axis = (
-        (width_axis, height_axis) if width_mm >= height_mm else (height_axis, width_axis)
-    )
+    major_axis, minor_axis = (width_axis, height_axis) if width_mm >= height_mm else (height_axis, width_axis)
     centre_xy = np.array([centre_x, centre_y], dtype=np.float64)
 
     def endpoints(length_mm: float, direction_xy: np.ndarray) -> tuple[PointRC, PointRC]:
@@ -313,16 +306,11 @@ def fit_lesion_ellipse(
     )
 
 
-def _scaled_vector(
-    start: Sequence[float], end: Sequence[float], spacing: Sequence[float]
-) -> np.ndarray:
+def _scaled_vector(start: Sequence[float], end: Sequence[float], spacing: Sequence[float]) -> np.ndarray:
     start_a, end_a, spacing_a = (np.asarray(v, dtype=np.float64) for v in (start, end, spacing))
-    if not (start_a.ndim == end_a.ndim == spacing_a.ndim == 1) or not (
-        start_a.shape == end_a.shape == spacing_a.shape
-    ):
+    if not (start_a.ndim == end_a.ndim == spacing_a.ndim == 1) or not (start_a.shape == end_a.shape == spacing_a.shape):
         raise ValueError(
-            f"points and spacing must be 1D of one length, got {list(start)}, {list(end)}, "
-            f"spacing {list(spacing)}"
+            f"points and spacing must be 1D of one length, got {list(start)}, {list(end)}, spacing {list(spacing)}"
         )
     return (end_a - start_a) * spacing_a
 

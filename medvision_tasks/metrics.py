@@ -110,8 +110,7 @@ def measurement_errors(prediction: Sequence[float], target: Sequence[float]) -> 
     """
     if len(prediction) != len(target) or len(target) == 0:
         raise ValueError(
-            f"prediction {list(prediction)!r} and target {list(target)!r} need the same, "
-            "non-zero number of values"
+            f"prediction {list(prediction)!r} and target {list(target)!r} need the same, non-zero number of values"
         )
     predicted = np.asarray(_finite_floats(prediction, "prediction"))
     truth = np.asarray(_finite_floats(target, "target"))
@@ -130,9 +129,7 @@ def _parsed(record: Mapping, index: int) -> bool:
         raise ValueError(f"record #{index} must be a mapping (per-doc record), got {record!r}")
     parsed = record.get("parsed")
     if not isinstance(parsed, (bool, np.bool_)):
-        raise ValueError(
-            f"{_doc_name(record, index)}: field 'parsed' must be a bool, got {parsed!r}"
-        )
+        raise ValueError(f"{_doc_name(record, index)}: field 'parsed' must be a bool, got {parsed!r}")
     return bool(parsed)
 
 
@@ -141,9 +138,7 @@ def _score(record: Mapping, index: int, field: str) -> float:
     value = record.get(field)
     is_number = isinstance(value, (int, float, np.integer, np.floating))
     if not is_number or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(
-            f"{_doc_name(record, index)}: parsed doc needs a finite '{field}', got {value!r}"
-        )
+        raise ValueError(f"{_doc_name(record, index)}: parsed doc needs a finite '{field}', got {value!r}")
     return float(value)
 
 
@@ -176,15 +171,11 @@ def aggregate(records: Sequence[Mapping], metric: str) -> float:
         return 100.0 * sum(parsed) / n_docs
     if metric in _BOX_SCORE_KEYS:
         # A parse failure scores 0 and stays in the denominator.
-        scores = [
-            _score(record, i, metric) if ok else 0.0
-            for i, (record, ok) in enumerate(zip(records, parsed))
-        ]
+        scores = [_score(record, i, metric) if ok else 0.0 for i, (record, ok) in enumerate(zip(records, parsed))]
         return 100.0 * float(np.mean(scores))
     if metric == "iou>0.5":
         hits = sum(
-            ok and _score(record, i, "iou") >= _IOU_THRESHOLD
-            for i, (record, ok) in enumerate(zip(records, parsed))
+            ok and _score(record, i, "iou") >= _IOU_THRESHOLD for i, (record, ok) in enumerate(zip(records, parsed))
         )
         return 100.0 * hits / n_docs
     if metric == "mre<0.1":

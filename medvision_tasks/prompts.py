@@ -177,14 +177,10 @@ def _additional_information(image_size_hw: Sequence[int], pixel_size_hw: Sequenc
         )
     height, width = image_size_hw
     if int(height) != height or int(width) != width or height <= 0 or width <= 0:
-        raise ValueError(
-            f"image_size_hw must be positive whole pixels (H, W), got {image_size_hw!r}"
-        )
+        raise ValueError(f"image_size_hw must be positive whole pixels (H, W), got {image_size_hw!r}")
     ph, pw = (float(v) for v in pixel_size_hw)
     if not (math.isfinite(ph) and math.isfinite(pw) and ph > 0 and pw > 0):
-        raise ValueError(
-            f"pixel_size_hw must be positive finite mm (ph, pw), got {pixel_size_hw!r}"
-        )
+        raise ValueError(f"pixel_size_hw must be positive finite mm (ph, pw), got {pixel_size_hw!r}")
     unit = unit_word(_PIXEL_SIZE_UNIT)
     return (
         f"The image size is {int(width)} pixels (width) x {int(height)} pixels (height).\n"
@@ -192,9 +188,7 @@ def _additional_information(image_size_hw: Sequence[int], pixel_size_hw: Sequenc
     )
 
 
-def _assemble(
-    task: str, additional_information: str | None, format_text: str, reasoning_steps: str | None
-) -> str:
+def _assemble(task: str, additional_information: str | None, format_text: str, reasoning_steps: str | None) -> str:
     """Join the blocks; CoT prompts end with the "Follow the reasoning steps" line."""
     lines = ["Task:", task]
     if additional_information is not None:
@@ -313,8 +307,7 @@ def biometrics_prompt(
         points = f"(landmark 1) {p1}, (landmark 2) {p2}."
         if name:
             line = (
-                f"estimate the distance of {name} in {word}, which is the distance between 2 "
-                f"landmark points: {points}"
+                f"estimate the distance of {name} in {word}, which is the distance between 2 landmark points: {points}"
             )
         else:
             line = f"estimate the distance between 2 landmark points in {word}: {points}"
@@ -325,22 +318,14 @@ def biometrics_prompt(
             or len(landmark_names) != 2
             or any(not isinstance(ln, (list, tuple)) or len(ln) != 2 for ln in landmark_names)
         ):
-            raise ValueError(
-                f"angle needs landmark_names [[l1p1, l1p2], [l2p1, l2p2]], got {landmark_names!r}"
-            )
+            raise ValueError(f"angle needs landmark_names [[l1p1, l1p2], [l2p1, l2p2]], got {landmark_names!r}")
         (l1p1, l1p2), (l2p1, l2p2) = (
             (_landmark_name(a, f"line {i} point 1"), _landmark_name(b, f"line {i} point 2"))
             for i, (a, b) in enumerate(landmark_names, start=1)
         )
-        lines = (
-            f"(line 1) the line connecting {l1p1} and {l1p2}, "
-            f"(line 2) the line connecting {l2p1} and {l2p2}."
-        )
+        lines = f"(line 1) the line connecting {l1p1} and {l1p2}, (line 2) the line connecting {l2p1} and {l2p2}."
         if name:
-            line = (
-                f"estimate the angle of {name} in {word}, which is the angle between 2 lines: "
-                f"{lines}"
-            )
+            line = f"estimate the angle of {name} in {word}, which is the angle between 2 lines: {lines}"
         else:
             line = f"estimate the angle between 2 lines in {word}: {lines}"
         steps = _ANGLE_STEPS_COT

@@ -7,7 +7,7 @@ it bilinearly on raw intensities; min-max normalise per slice to uint8; grey to 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image

@@ -69,7 +69,9 @@ medvision_process_docs_ad_all = _docs_hook("ad", None)
 # --- what the model is shown and asked ----------------------------------------------------------
 
 
-def _seen_geometry(doc: Mapping, lmms_eval_specific_kwargs: dict | None) -> tuple[tuple[int, int], tuple[float, float], str]:
+def _seen_geometry(
+    doc: Mapping, lmms_eval_specific_kwargs: dict | None
+) -> tuple[tuple[int, int], tuple[float, float], str]:
     """Size handed to the model, the pixel size that keeps the slice's extent, and the policy."""
     policy = resolve_policy(lmms_eval_specific_kwargs)
     size = (int(doc["image_size_2d"][0]), int(doc["image_size_2d"][1]))
@@ -106,7 +108,9 @@ def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> 
     names = list(doc["landmark_names"])
     if profile["metric_type"] == "angle":
         names = [names[0:2], names[2:4]]  # stored flat: line 1 then line 2
-    return biometrics_prompt(profile["metric_type"], doc["measurement_name"], names, doc["image_description"], **geometry)
+    return biometrics_prompt(
+        profile["metric_type"], doc["measurement_name"], names, doc["image_description"], **geometry
+    )
 
 
 def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
@@ -191,7 +195,9 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
             record[name] = float(scores.get(name, 0.0))
         record["box_area_fraction"] = doc.get("box_area_fraction")
     else:
-        abs_error, rel_error = metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
+        abs_error, rel_error = (
+            metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
+        )
         record["abs_error"], record["rel_error"] = abs_error, rel_error
     return record
 

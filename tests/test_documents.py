@@ -34,7 +34,13 @@ def test_names_come_from_metadata_when_docs_lack_them(data_root):
         del row[field]
     write_data_dir(data_root, {"tl": [row]})
     (data_root / "metadata.json").write_text(
-        json.dumps({"labels": [{"dataset_name": "Phantom", "taskID": "01", "label": 2, "label_name": "lesion", "modality": "MRI"}]})
+        json.dumps(
+            {
+                "labels": [
+                    {"dataset_name": "Phantom", "taskID": "01", "label": 2, "label_name": "lesion", "modality": "MRI"}
+                ]
+            }
+        )
     )
     (doc,) = load_documents("tl", "axial")
     assert (doc["label_name"], doc["modality"], doc["image_description"]) == ("lesion", "MRI", "")
@@ -51,7 +57,9 @@ def test_every_bad_doc_is_named_with_its_problem(data_root):
         load_documents("tl", None)
     message = str(raised.value)
     assert "3 MedVision doc(s) cannot be evaluated" in message
-    assert "tl.jsonl Phantom/01/volumes/phantom.nii.gz#2:8/2: biometric_profile.metric_value_minor_axis = 0.0" in message
+    assert (
+        "tl.jsonl Phantom/01/volumes/phantom.nii.gz#2:8/2: biometric_profile.metric_value_minor_axis = 0.0" in message
+    )
     assert "#2:9/2: missing field label_name" in message
     assert "volume not found: " + str(data_root / "volumes/missing.nii.gz") in message
 

@@ -18,9 +18,19 @@ from medvision_tasks.cli import task_folder
 from tests.helpers.scripted_model import ScriptedModel, perfect_answer
 from tests.helpers.synthetic_data import default_docs, write_data_dir
 
-BASE_TASKS = ["medvision_detect", "medvision_detect_cot", "medvision_tl", "medvision_tl_cot", "medvision_ad", "medvision_ad_cot"]
+BASE_TASKS = [
+    "medvision_detect",
+    "medvision_detect_cot",
+    "medvision_tl",
+    "medvision_tl_cot",
+    "medvision_ad",
+    "medvision_ad_cot",
+]
 PLANE_TASKS = [
-    f"medvision_{stem}{cot}_{plane}" for stem in ("detect", "tl") for cot in ("", "_cot") for plane in ("coronal", "sagittal")
+    f"medvision_{stem}{cot}_{plane}"
+    for stem in ("detect", "tl")
+    for cot in ("", "_cot")
+    for plane in ("coronal", "sagittal")
 ]
 
 
@@ -147,7 +157,9 @@ def test_missing_volume_is_reported_before_inference(data_dir, task_manager):
     while error is not None:
         chain.append(str(error))
         error = error.__cause__
-    assert any("volume not found:" in text and "phantom.nii.gz" in text and "Phantom/01/volumes" in text for text in chain), chain
+    assert any(
+        "volume not found:" in text and "phantom.nii.gz" in text and "Phantom/01/volumes" in text for text in chain
+    ), chain
     assert model.seen == []
 
 

@@ -65,9 +65,7 @@ def test_hand_counted_box_and_relative_box():
     mask[2:5, 3:9] = 1
     box = single_component_box(mask)
     assert box == (2, 3, 4, 8)
-    assert relative_box(box, (10, 20)) == pytest.approx(
-        [3 / 20, (10 - 4) / 10, 8 / 20, (10 - 2) / 10]
-    )
+    assert relative_box(box, (10, 20)) == pytest.approx([3 / 20, (10 - 4) / 10, 8 / 20, (10 - 2) / 10])
     # 3 rows x 6 columns inclusive = 18 pixels of 200.
     assert box_area_fraction(box, (10, 20)) == pytest.approx(18 / 200)
 
@@ -161,9 +159,7 @@ def test_axis_aligned_phantom_lengths_and_endpoints(ph, pw, semi_x, semi_y):
         first, second = axes.major_endpoints, axes.minor_endpoints
         along_columns = abs(first[0][0] - first[1][0]) < FLOAT_TOL
         x_ends, y_ends = (first, second) if along_columns else (second, first)
-        x_len, y_len = (
-            (axes.major_mm, axes.minor_mm) if along_columns else (axes.minor_mm, axes.major_mm)
-        )
+        x_len, y_len = (axes.major_mm, axes.minor_mm) if along_columns else (axes.minor_mm, axes.major_mm)
 
     assert_full_axis(x_len, semi_x, pw)
     assert_full_axis(y_len, semi_y, ph)
@@ -209,9 +205,7 @@ def test_long_axis_along_rows_or_columns_gives_same_lengths(pixel_size_hw):
         (a.major_endpoints, b.major_endpoints),
         (a.minor_endpoints, b.minor_endpoints),
     ):
-        np.testing.assert_allclose(
-            sorted(ends_a), sorted((c, r) for r, c in ends_b), atol=FLOAT_TOL
-        )
+        np.testing.assert_allclose(sorted(ends_a), sorted((c, r) for r, c in ends_b), atol=FLOAT_TOL)
 
 
 def test_lengths_are_the_physical_distances_between_endpoints():

@@ -48,9 +48,7 @@ def test_box_scores_prediction_beyond_image_is_not_clipped():
 
 def test_box_scores_identical_boxes_are_perfect():
     box = [0.1, 0.2, 0.6, 0.9]
-    assert box_scores(box, box) == pytest.approx(
-        {"iou": 1.0, "f1": 1.0, "precision": 1.0, "recall": 1.0}
-    )
+    assert box_scores(box, box) == pytest.approx({"iou": 1.0, "f1": 1.0, "precision": 1.0, "recall": 1.0})
 
 
 @pytest.mark.parametrize(
@@ -177,9 +175,7 @@ def test_detection_failure_counts_as_zero_and_lowers_sr_by_one_share():
     assert aggregate(DETECTION_RECORDS, "sr") == 100.0 - 25.0
     # The failure stays in the denominator: every mean shrinks by exactly 3/4.
     for metric in ("iou", "f1", "precision", "recall", "iou>0.5"):
-        assert aggregate(DETECTION_RECORDS, metric) == pytest.approx(
-            aggregate(parsed_only, metric) * 3 / 4
-        )
+        assert aggregate(DETECTION_RECORDS, metric) == pytest.approx(aggregate(parsed_only, metric) * 3 / 4)
 
 
 def test_detection_failure_scores_are_not_read():

@@ -80,13 +80,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("response", "count", "require_answer_tag", "allow_negative", "expected"), CASES
-)
+@pytest.mark.parametrize(("response", "count", "require_answer_tag", "allow_negative", "expected"), CASES)
 def test_parse_answer_table(response, count, require_answer_tag, allow_negative, expected):
-    got = parse_answer(
-        response, count, require_answer_tag=require_answer_tag, allow_negative=allow_negative
-    )
+    got = parse_answer(response, count, require_answer_tag=require_answer_tag, allow_negative=allow_negative)
     assert got == expected
 
 

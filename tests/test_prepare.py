@@ -834,12 +834,16 @@ def _same_docs(rebuilt: object, shipped: object) -> bool:
     if isinstance(shipped, float) or isinstance(rebuilt, float):
         return isinstance(rebuilt, (int, float)) and rebuilt == pytest.approx(shipped, rel=1e-9, abs=1e-12)
     if isinstance(shipped, dict):
-        return isinstance(rebuilt, dict) and rebuilt.keys() == shipped.keys() and all(
-            _same_docs(rebuilt[key], shipped[key]) for key in shipped
+        return (
+            isinstance(rebuilt, dict)
+            and rebuilt.keys() == shipped.keys()
+            and all(_same_docs(rebuilt[key], shipped[key]) for key in shipped)
         )
     if isinstance(shipped, list):
-        return isinstance(rebuilt, list) and len(rebuilt) == len(shipped) and all(
-            _same_docs(a, b) for a, b in zip(rebuilt, shipped)
+        return (
+            isinstance(rebuilt, list)
+            and len(rebuilt) == len(shipped)
+            and all(_same_docs(a, b) for a, b in zip(rebuilt, shipped))
         )
     return rebuilt == shipped
 
@@ -876,11 +880,15 @@ def test_sample_rebuilds_identically_from_sources(tmp_path: Path) -> None:
     assert built == sorted(p.name for p in (committed / "volumes").iterdir())
     for name in built:
         if name.endswith(".json"):
-            assert _same_docs([json.loads((out / "volumes" / name).read_text())],
-                              [json.loads((committed / "volumes" / name).read_text())]), name
+            assert _same_docs(
+                [json.loads((out / "volumes" / name).read_text())],
+                [json.loads((committed / "volumes" / name).read_text())],
+            ), name
             continue
         rebuilt_image, shipped_image = nib.load(out / "volumes" / name), nib.load(committed / "volumes" / name)
-        np.testing.assert_array_equal(np.asanyarray(rebuilt_image.dataobj), np.asanyarray(shipped_image.dataobj), err_msg=name)
+        np.testing.assert_array_equal(
+            np.asanyarray(rebuilt_image.dataobj), np.asanyarray(shipped_image.dataobj), err_msg=name
+        )
         np.testing.assert_allclose(rebuilt_image.affine, shipped_image.affine, atol=1e-6, err_msg=name)
     assert report.doc_counts["test"] == {"detection": 48, "tl": 17, "ad": 33}
     # Every plane task (medvision_{detect,tl,ad}_{axial,coronal,sagittal}) has docs to run on:

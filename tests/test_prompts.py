@@ -99,9 +99,7 @@ def test_cot_tumor_lesion_prompt_matches_model_card_example():
         "<step-k-reasoning> </step-k-reasoning> and <step-k-answer> </step-k-answer> tags.\n"
         "Follow the reasoning steps to get the final answer in the required format."
     )
-    got = tumor_lesion_prompt(
-        "tumor", None, unit="mm", image_size_hw=(504, 504), pixel_size_hw=(0.7, 0.7), cot=True
-    )
+    got = tumor_lesion_prompt("tumor", None, unit="mm", image_size_hw=(504, 504), pixel_size_hw=(0.7, 0.7), cot=True)
     assert got == expected
     # An empty description reads the same as none.
     assert got == tumor_lesion_prompt(
@@ -163,9 +161,7 @@ def test_cot_detection_prompt_block_order():
         "The reasoning process and the final answer must be enclosed within <think> </think> "
         "and <answer> </answer> tags, respectively."
     )
-    assert got.endswith(
-        "\nFollow the reasoning steps to get the final answer in the required format."
-    )
+    assert got.endswith("\nFollow the reasoning steps to get the final answer in the required format.")
 
 
 def test_plain_distance_prompt():
@@ -243,9 +239,7 @@ def test_cot_angle_and_distance_reasoning_steps_differ():
     for prompt in (angle, distance):
         assert _headers(prompt) == list(HEADERS)
         assert "\nFormat requirement:\nThe final answer must be enclosed within <answer> " in prompt
-        assert "The answer should be a single decimal number without units or extra text.\n" in (
-            prompt
-        )
+        assert "The answer should be a single decimal number without units or extra text.\n" in (prompt)
     assert "Step 1: Identify line 1 and record" in angle
     assert "angle = arccos(|Ax*Bx + Ay*By| / (sqrt(Ax^2 + Ay^2) * sqrt(Bx^2 + By^2)))." in angle
     assert "Step 1: Identify the landmark 1 and record" in distance
@@ -282,9 +276,7 @@ def test_biometrics_prompt_rejects_bad_input(metric_type, names, message):
 )
 def test_sizes_are_validated(size_hw, pixel_hw, message):
     with pytest.raises(ValueError, match=message):
-        tumor_lesion_prompt(
-            "tumor", None, unit="mm", image_size_hw=size_hw, pixel_size_hw=pixel_hw, cot=False
-        )
+        tumor_lesion_prompt("tumor", None, unit="mm", image_size_hw=size_hw, pixel_size_hw=pixel_hw, cot=False)
 
 
 def test_empty_label_name_rejected():
@@ -339,9 +331,7 @@ def test_cot_prompts_match_model_card_templates():
         text = ad.replace("<task line>", _card_bullet(card, kind, "task line"))
         text = text.replace("<reasoning steps>", _card_bullet(card, kind, "reasoning steps"))
         # The card prints <unit> after the pixel sizes too; pixel sizes are stated in mm.
-        text = text.replace("<pw> <unit>", "<pw> millimeters").replace(
-            "<ph> <unit>", "<ph> millimeters"
-        )
+        text = text.replace("<pw> <unit>", "<pw> millimeters").replace("<ph> <unit>", "<ph> millimeters")
         fills = {
             **sizes,
             "<image_description>": "X-ray",

@@ -39,7 +39,7 @@ def test_stock_qwen2_5_vl_runs_every_family_through_the_cli(tmp_path):
         "--log_samples",
         "--verbosity", "DEBUG",  # lmms-eval exits 0 on errors otherwise
     ]  # fmt: skip
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-6000:]
 
     (results_file,) = output.rglob("*_results.json")

@@ -5,8 +5,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from medvision_tasks.cli import main, task_folder
 from medvision_tasks.tasks import _generate_configs
+
+from medvision_tasks.cli import main, task_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +38,18 @@ def test_path_command_prints_the_task_folder(capsys):
 
 def test_wheel_ships_every_task_folder_file(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
         check=True,
     )
     (wheel,) = tmp_path.glob("medvision_tasks-*.whl")

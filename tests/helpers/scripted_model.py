@@ -25,7 +25,9 @@ class ScriptedModel(lmms):
             prompt, _gen_kwargs, doc_to_visual, doc_id, task, split = request.args
             doc = self.task_dict[task][split][doc_id]
             images = doc_to_visual(doc)
-            self.seen.append({"task": task, "doc": doc, "prompt": prompt, "image_sizes": [image.size for image in images]})
+            self.seen.append(
+                {"task": task, "doc": doc, "prompt": prompt, "image_sizes": [image.size for image in images]}
+            )
             answers.append(self.script(doc, prompt))
         return answers
 
