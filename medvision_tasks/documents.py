@@ -250,8 +250,9 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
 
     docs, errors = [], []
     for line_number, row in enumerate(rows, start=1):
-        if plane is not None and row.get("slice_dim") is not None and plane_of(row) != plane:
-            continue
+        slice_dim = _int_or_none(row.get("slice_dim")) if str(row.get("slice_dim")).lstrip("-").isdigit() else None
+        if plane is not None and slice_dim in PLANE_OF_SLICE_DIM and PLANE_OF_SLICE_DIM[slice_dim] != plane:
+            continue  # a missing or invalid slice_dim is reported by normalize_doc below
         doc, problems = normalize_doc(row, family, root, metadata)
         if not problems and not os.path.isfile(doc["image_path"]):
             problems.append(f"volume not found: {doc['image_path']}")

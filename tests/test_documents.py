@@ -90,3 +90,11 @@ def test_one_pixel_thin_box_is_rejected(data_root):
     write_data_dir(data_root, docs)
     with pytest.raises(MedVisionDataError, match=r"bounding box \[5, 6, 5, 20\] has zero area"):
         load_documents("detection", "axial")
+
+
+def test_invalid_slice_dim_is_named_not_a_crash(data_root):
+    docs = default_docs()
+    docs["tl"][0]["slice_dim"] = 5
+    write_data_dir(data_root, docs)
+    with pytest.raises(MedVisionDataError, match="slice_dim is 5; expected 0, 1 or 2"):
+        load_documents("tl", "axial")
