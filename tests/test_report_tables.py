@@ -304,3 +304,17 @@ def test_a_model_that_never_answers_has_no_error_and_zero_success(tmp_path):
     assert cells[("all", "mae")].rank is None
     assert row(t3, model="alpha").cells[("all", "mae")].rank is None  # the only defined MAE: nothing to compare
     assert "| silent | – | – | 0.0 (0.0–0.0) | 0.0 🥈 (0.0–0.0) |" in to_markdown(t3)  # 2nd of 2
+
+
+def test_measurements_under_the_default_image_policy_are_flagged(tmp_path):
+    from tests.test_report_fixtures import ALPHA_TL_REPORTED, alpha_tl, write_run
+
+    unmapped = [{**record, "image_policy": "unmapped_native"} for record in alpha_tl()]
+    mapped = [{**record, "image_policy": "qwen2_5_vl"} for record in alpha_tl()]
+    write_run(tmp_path, "unknown_vlm", "", "d1", {"medvision_tl": (unmapped, ALPHA_TL_REPORTED)})
+    write_run(tmp_path, "qwen2_5_vl", "", "d2", {"medvision_tl": (mapped, ALPHA_TL_REPORTED)})
+    headline = build_report(read_runs([tmp_path], progress=False), ReportOptions(n_bootstrap=0)).headline
+    (note,) = [n for n in headline[1].notes if n.startswith("Unverified spacing")]
+    assert "unknown_vlm ran under the default image policy `unmapped_native`" in note
+    assert "qwen2_5_vl" not in note.split("ran under")[0]
+    assert not any(n.startswith("Unverified spacing") for n in headline[2].notes)  # no A/D runs

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS, aggregate, box_scores
+from medvision_tasks.spacing import DEFAULT_POLICY
 from medvision_tasks.report.bootstrap import bootstrap_intervals
 from medvision_tasks.report.chance import doc_rng, random_box
 from medvision_tasks.report.grouping import (
@@ -526,6 +527,28 @@ def consistency_table(runs: Sequence[Run]) -> Table:
     return table
 
 
+def unverified_spacing_note(systems: Mapping[System, Mapping[str, list[dict]]], family: str) -> str | None:
+    """A warning naming the models whose measurement prompts stated unverified pixel sizes.
+
+    A model with no image policy for its ``--model`` name runs under the default policy: its
+    prompts state the slice's native size, which is wrong if its processor resized the image.
+    """
+    names = sorted(
+        {
+            system.name
+            for system, families in systems.items()
+            if any(record.get("image_policy") == DEFAULT_POLICY for record in families.get(family, []))
+        }
+    )
+    if not names:
+        return None
+    return (
+        f"Unverified spacing: {', '.join(names)} ran under the default image policy `{DEFAULT_POLICY}` (no policy "
+        "for its --model name): its prompts stated the native slice size and pixel size, which are wrong if its "
+        "processor resized the image. Name the policy with MEDVISION_IMAGE_POLICY (README, 'Scoring the baselines')."
+    )
+
+
 def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> Report:
     """All tables of the report for the given runs.
 
@@ -554,6 +577,10 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
             table.notes.append(
                 f"Published rows: numbers of the paper ({CITATION}) on its full test split, ranked among themselves."
             )
+    for table, family in zip(report.headline[1:], ("tl", "ad")):
+        note = unverified_spacing_note(systems, family)
+        if note:
+            table.notes.append(note)
     report.per_label = [t for t in (per_label_table(systems, f) for f in ("detection", "tl", "ad")) if t is not None]
     report.planes = [t for t in (planes_table(systems, f, options) for f in ("detection", "tl", "ad")) if t is not None]
     report.box_size = box_size_table(systems, options)
