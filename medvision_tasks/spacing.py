@@ -21,7 +21,7 @@ see, so their entry is :data:`CHOOSE_POLICY`, which stops the run until the user
 Unknown models get :data:`DEFAULT_POLICY` (``unmapped_native``): the slice at its own size, a
 one-time warning, and the policy name in every per-doc record. Why not an error: detection prompts
 state no size (relative coordinates), so an unmapped model is still scored correctly there, and a
-report can flag the T/L and A/D records of an unmapped policy; why not silence: most processors
+report flags the T/L and A/D records of an unmapped policy; why not silence: most processors
 resize, and then the stated millimetres would be off by the resize factor.
 """
 

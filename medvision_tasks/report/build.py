@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS, aggregate, box_scores
-from medvision_tasks.spacing import DEFAULT_POLICY
 from medvision_tasks.report.bootstrap import bootstrap_intervals
 from medvision_tasks.report.chance import doc_rng, random_box
 from medvision_tasks.report.grouping import (
@@ -54,6 +53,7 @@ from medvision_tasks.report.tables import (
     Table,
     assign_ranks,
 )
+from medvision_tasks.spacing import DEFAULT_POLICY
 
 FAMILY_TITLES = {"detection": "Detection", "tl": "Tumor/lesion size", "ad": "Angle/distance"}
 METRICS_OF_FAMILY = {"detection": DETECTION_METRICS, "tl": MEASUREMENT_METRICS, "ad": MEASUREMENT_METRICS}
