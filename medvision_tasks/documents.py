@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
+from medvision_tasks.prompts import doc_prompt
 from medvision_tasks.rendering import PLANE_OF_SLICE_DIM
 
 logger = logging.getLogger(__name__)
@@ -87,9 +88,23 @@ def read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def plane_of(doc: Mapping) -> str:
-    """'sagittal', 'coronal' or 'axial' from the doc's ``slice_dim``."""
-    return PLANE_OF_SLICE_DIM[int(doc["slice_dim"])]
+def whole_number(value: Any) -> int | None:
+    """An integer however JSON exports wrote it (2, 2.0, "2"); None for anything else."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def plane_of(doc: Mapping) -> str | None:
+    """'sagittal', 'coronal' or 'axial' from the doc's ``slice_dim``; None when it is invalid."""
+    return PLANE_OF_SLICE_DIM.get(whole_number(doc.get("slice_dim")))
+
+
+def env_flag(name: str) -> bool:
+    """A yes/no environment switch: unset, empty, 0, false, no and off mean no."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 class _Metadata:
@@ -180,9 +195,24 @@ DESCRIPTIVE_FIELDS = ("image_description", "modality")
 def normalize_doc(row: Mapping, family: str, root: Path, metadata: _Metadata) -> tuple[dict, list[str]]:
     """One doc ready for the hooks, and the problems that make it unusable (empty when fine)."""
     doc = dict(row)
+    try:
+        problems = _normalize(doc, family, root, metadata)
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        problems = [f"malformed doc ({type(error).__name__}: {error})"]
+    return doc, problems
+
+
+def _positive_pair(values: Any, integers: bool) -> bool:
+    if not isinstance(values, (list, tuple)) or len(values) != 2:
+        return False
+    numbers = [whole_number(v) if integers else float(v) for v in values]
+    return all(n is not None and n > 0 for n in numbers)
+
+
+def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[str]:
     problems = [f"missing field {field}" for field in REQUIRED_FIELDS if doc.get(field) is None]
     if problems:
-        return doc, problems
+        return problems
     names = metadata.lookup(doc, family)
     for field in NAME_FIELDS[family] + DESCRIPTIVE_FIELDS:
         if doc.get(field) in (None, "", []):
@@ -195,26 +225,40 @@ def normalize_doc(row: Mapping, family: str, root: Path, metadata: _Metadata) ->
     names_of_landmarks = doc.get("landmark_names")
     if names_of_landmarks and isinstance(names_of_landmarks[0], (list, tuple)):
         doc["landmark_names"] = [name for line in names_of_landmarks for name in line]
-    slice_dim = int(doc["slice_dim"])
+    slice_dim, slice_idx = whole_number(doc["slice_dim"]), whole_number(doc["slice_idx"])
+    slice_problems = []
     if slice_dim not in PLANE_OF_SLICE_DIM:
-        problems.append(f"slice_dim is {slice_dim}; expected 0, 1 or 2")
-        return doc, problems
+        slice_problems.append(f"slice_dim is {doc['slice_dim']!r}; expected 0, 1 or 2")
+    if slice_idx is None:
+        slice_problems.append(f"slice_idx is {doc['slice_idx']!r}; expected a whole number")
+    if slice_problems:
+        return problems + slice_problems
+    doc["slice_dim"], doc["slice_idx"] = slice_dim, slice_idx
+    if not _positive_pair(doc["image_size_2d"], integers=True) or not _positive_pair(doc["pixel_size"], integers=False):
+        problems.append(
+            f"image_size_2d {doc['image_size_2d']!r} and pixel_size {doc['pixel_size']!r} must be two positive numbers each"
+        )
+        return problems
     size_3d = doc.get("image_size_3d")
-    if size_3d and not 0 <= int(doc["slice_idx"]) < int(size_3d[slice_dim]):
-        problems.append(f"slice_idx {doc['slice_idx']} outside image_size_3d {list(size_3d)} along dim {slice_dim}")
+    if size_3d and not 0 <= slice_idx < int(size_3d[slice_dim]):
+        problems.append(f"slice_idx {slice_idx} outside image_size_3d {list(size_3d)} along dim {slice_dim}")
     image_path = Path(str(doc["image_file"])).expanduser()
     doc["image_path"] = str(image_path if image_path.is_absolute() else root / image_path)
     doc["family"] = family
-    doc["plane"] = plane_of(doc)
+    doc["plane"] = PLANE_OF_SLICE_DIM[slice_dim]
     doc["taskID"] = _text(doc.get("taskID"))
     doc["label"] = _int_or_none(doc.get("label"))
     item = doc["label"] if family != "ad" else (doc.get("biometric_profile") or {}).get("metric_key")
-    # Unique per question: two tasks of a dataset may label the same slice with the same number.
-    doc["doc_key"] = (
-        f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{int(doc['slice_idx'])}/{item}"
-    )
+    # Unique per question within a family: two tasks of a dataset may label one slice alike.
+    doc["doc_key"] = f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{slice_idx}/{item}"
     doc["target"] = _target(doc, family, problems)
-    return doc, problems
+    if not problems:
+        # Build the prompt once now, so a bad unit, metric type or name list is reported at load.
+        try:
+            doc_prompt(doc, image_size_hw=tuple(doc["image_size_2d"]), pixel_size_hw=tuple(doc["pixel_size"]), cot=True)
+        except (KeyError, TypeError, ValueError) as error:
+            problems.append(f"cannot build its prompt: {error}")
+    return problems
 
 
 def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping] | None = None) -> list[dict]:
@@ -250,8 +294,7 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
 
     docs, errors = [], []
     for line_number, row in enumerate(rows, start=1):
-        slice_dim = _int_or_none(row.get("slice_dim")) if str(row.get("slice_dim")).lstrip("-").isdigit() else None
-        if plane is not None and slice_dim in PLANE_OF_SLICE_DIM and PLANE_OF_SLICE_DIM[slice_dim] != plane:
+        if plane is not None and plane_of(row) not in (None, plane):
             continue  # a missing or invalid slice_dim is reported by normalize_doc below
         doc, problems = normalize_doc(row, family, root, metadata)
         if not problems and not os.path.isfile(doc["image_path"]):
@@ -265,7 +308,7 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
         shown = "\n  ".join(errors[:MAX_ERRORS_SHOWN])
         more = f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
         message = f"{len(errors)} MedVision doc(s) cannot be evaluated:\n  {shown}{more}"
-        if os.environ.get(SKIP_INVALID_ENV, "") not in ("", "0"):
+        if env_flag(SKIP_INVALID_ENV):
             logger.warning("%s\nDropped because %s is set.", message, SKIP_INVALID_ENV)
         else:
             raise MedVisionDataError(f"{message}\nFix them, or set {SKIP_INVALID_ENV}=1 to drop them.")

@@ -32,6 +32,8 @@ import numpy as np
 
 DETECTION_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
 MEASUREMENT_METRICS = ("mae", "mre", "sr", "mre<0.1")
+METRICS_OF_FAMILY = {"detection": DETECTION_METRICS, "tl": MEASUREMENT_METRICS, "ad": MEASUREMENT_METRICS}
+LOWER_IS_BETTER = frozenset({"mae", "mre"})
 
 _BOX_SCORE_KEYS = ("recall", "precision", "f1", "iou")
 _IOU_THRESHOLD = 0.5

@@ -45,10 +45,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from medvision_tasks.case_builder import TASK_TYPES, build_case, slug
+from medvision_tasks.documents import FAMILIES
 from medvision_tasks.manifest import CaseSpec, ImportSpec, Manifest, ManifestError, load_manifest
 from medvision_tasks.rendering import PLANE_OF_SLICE_DIM
 
-FAMILIES = ("detection", "tl", "ad")
 FAMILY_OF_TASK_TYPE = {task_type: family for family, task_type in TASK_TYPES.items()}
 # Bump when the docs a case produces would change for the same inputs: invalidates the cache.
 BUILDER_VERSION = "1"

@@ -19,7 +19,7 @@ would print "degrees" per pixel, which has no meaning, and the benchmark code pr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 SYSTEM_PROMPT = (
     "A conversation between a User and an Assistant. The User asks a question, and the Assistant "
@@ -337,3 +337,38 @@ def biometrics_prompt(
     if cot:
         return _assemble(task, info, _AD_FORMAT_COT, steps)
     return _assemble(task, info, _AD_FORMAT, None)
+
+
+def doc_prompt(
+    doc: Mapping,
+    *,
+    image_size_hw: tuple[int, int],
+    pixel_size_hw: tuple[float, float],
+    cot: bool,
+) -> str:
+    """The prompt of one loaded doc (docs/ARCHITECTURE.md), for the image as the model sees it.
+
+    Args:
+        doc: a doc with ``family`` ("detection", "tl", "ad") and the fields its prompt names.
+        image_size_hw: ``(H, W)`` in pixels of the image the model is shown.
+        pixel_size_hw: ``(ph, pw)`` in mm of that image.
+        cot: the model card's CoT prompt instead of the plain one.
+
+    Raises:
+        ValueError: a field the prompt needs is missing or malformed (unit, metric type, names).
+    """
+    family = doc["family"]
+    if family == "detection":
+        return detection_prompt(doc["label_name"], doc.get("image_description"), cot=cot)
+    profile = doc["biometric_profile"]
+    geometry = {"unit": profile["metric_unit"], "image_size_hw": image_size_hw, "pixel_size_hw": pixel_size_hw}
+    if family == "tl":
+        return tumor_lesion_prompt(doc["label_name"], doc.get("image_description"), **geometry, cot=cot)
+    names = list(doc["landmark_names"])
+    if profile["metric_type"] == "angle":
+        if len(names) != 4:
+            raise ValueError(f"an angle needs 4 landmark_names (line 1, then line 2), got {len(names)}: {names}")
+        names = [names[0:2], names[2:4]]  # stored flat so that Arrow holds distances and angles alike
+    return biometrics_prompt(
+        profile["metric_type"], doc["measurement_name"], names, doc.get("image_description"), **geometry, cot=cot
+    )

@@ -50,12 +50,20 @@ def resize_bilinear(image: np.ndarray, size_hw: Sequence[int]) -> np.ndarray:
 
 
 def normalize_to_uint8(image: np.ndarray) -> np.ndarray:
-    """Min-max normalise one slice to 0..255 (uint8); a constant slice becomes all zeros."""
+    """Min-max normalise one slice to 0..255 (uint8); a constant slice becomes all zeros.
+
+    Non-finite voxels (NaN, inf in float volumes) are left out of the range and shown as 0, so one
+    bad voxel cannot turn the whole slice black.
+    """
     values = np.asarray(image, dtype=np.float64)
-    low, high = float(values.min()), float(values.max())
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape, dtype=np.uint8)
+    low, high = float(values[finite].min()), float(values[finite].max())
     if high <= low:
         return np.zeros(values.shape, dtype=np.uint8)
-    return np.floor((values - low) / (high - low) * 255.0 + 0.5).astype(np.uint8)
+    scaled = np.floor((np.where(finite, values, low) - low) / (high - low) * 255.0 + 0.5)
+    return scaled.astype(np.uint8)
 
 
 def render_slice(image: np.ndarray, size_hw: Sequence[int] | None = None) -> Image.Image:

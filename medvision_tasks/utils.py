@@ -6,7 +6,6 @@ so that lmms-eval imports this module once and every hook shares one slice store
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping
 
@@ -14,25 +13,20 @@ import datasets
 from PIL import Image
 
 from medvision_tasks import metrics
-from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, load_documents, sample_dir
+from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, load_documents, sample_dir
 from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
-from medvision_tasks.prompts import SYSTEM_PROMPT, biometrics_prompt, detection_prompt, tumor_lesion_prompt
+from medvision_tasks.prompts import SYSTEM_PROMPT, doc_prompt
 from medvision_tasks.rendering import render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
 from medvision_tasks.volumes import SliceStore, VolumeReadError
 
 SLICES = SliceStore()
 SYSTEM_PROMPT_ENV = "MEDVISION_SYSTEM_PROMPT"
-METRICS_OF_FAMILY = {
-    "detection": metrics.DETECTION_METRICS,
-    "tl": metrics.MEASUREMENT_METRICS,
-    "ad": metrics.MEASUREMENT_METRICS,
-}
 METRIC_TYPE_OF_FAMILY = {"detection": "box", "tl": "size"}
 
 # What each prompt stated (image size, pixel size, policy), keyed by doc; process_results gets no
 # model kwargs, so the record of a doc reads back what its prompt said.
-_stated: dict[str, tuple[list[int], list[float] | None, str]] = {}
+_stated: dict[tuple[str, str], tuple[list[int], list[float] | None, str]] = {}
 _stated_lock = threading.Lock()
 
 
@@ -98,19 +92,8 @@ def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> 
     seen, pixel, policy_name = _seen_geometry(doc, lmms_eval_specific_kwargs)
     family = doc["family"]
     with _stated_lock:
-        _stated[doc["doc_key"]] = (list(seen), None if family == "detection" else list(pixel), policy_name)
-    if family == "detection":
-        return detection_prompt(doc["label_name"], doc["image_description"], cot=cot)
-    profile = doc["biometric_profile"]
-    geometry = {"unit": profile["metric_unit"], "image_size_hw": seen, "pixel_size_hw": pixel, "cot": cot}
-    if family == "tl":
-        return tumor_lesion_prompt(doc["label_name"], doc["image_description"], **geometry)
-    names = list(doc["landmark_names"])
-    if profile["metric_type"] == "angle":
-        names = [names[0:2], names[2:4]]  # stored flat: line 1 then line 2
-    return biometrics_prompt(
-        profile["metric_type"], doc["measurement_name"], names, doc["image_description"], **geometry
-    )
+        _stated[(family, doc["doc_key"])] = (list(seen), None if family == "detection" else list(pixel), policy_name)
+    return doc_prompt(doc, image_size_hw=seen, pixel_size_hw=pixel, cot=cot)
 
 
 def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
@@ -123,10 +106,6 @@ def medvision_doc_to_text_cot(doc: Mapping, lmms_eval_specific_kwargs: dict | No
     return _prompt(doc, lmms_eval_specific_kwargs, cot=True)
 
 
-def _use_system_prompt() -> bool:
-    return os.environ.get(SYSTEM_PROMPT_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-
 def _messages(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> list[dict]:
     """The chat turns lmms-eval would build itself, plus the MedVision-V0 system turn when asked.
 
@@ -137,7 +116,7 @@ def _messages(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -
     content = [{"type": "image", "url": image} for image in images]
     content.append({"type": "text", "text": _prompt(doc, lmms_eval_specific_kwargs, cot)})
     messages = [{"role": "user", "content": content}]
-    if _use_system_prompt():
+    if env_flag(SYSTEM_PROMPT_ENV):
         messages.insert(0, {"role": "system", "content": [{"type": "text", "text": SYSTEM_PROMPT}]})
     return messages
 
@@ -170,7 +149,8 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
         require_answer_tag=cot,
         allow_negative=family != "ad",
     )
-    image_size, pixel_size, policy_name = _stated.get(doc["doc_key"], (list(doc["image_size_2d"]), None, None))
+    stated = _stated.get((family, doc["doc_key"]), (list(doc["image_size_2d"]), None, None))
+    image_size, pixel_size, policy_name = stated
     record = {
         "doc_key": doc["doc_key"],
         "dataset": doc["dataset_name"],
@@ -183,6 +163,7 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
         "metric_type": METRIC_TYPE_OF_FAMILY.get(family) or profile.get("metric_type"),
         "unit": profile.get("metric_unit") if family != "detection" else None,
         "image_policy": policy_name,
+        "slice_size": [int(v) for v in doc["image_size_2d"]],
         "image_size": image_size,
         "pixel_size": pixel_size,
         "parsed": prediction is not None,
@@ -204,7 +185,7 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
 
 def _results(doc: Mapping, results: list, cot: bool) -> dict[str, dict]:
     record = score_response(doc, results[0] if results else None, cot=cot)
-    return {metric: record for metric in METRICS_OF_FAMILY[doc["family"]]}
+    return {metric: record for metric in metrics.METRICS_OF_FAMILY[doc["family"]]}
 
 
 def medvision_process_results(doc: Mapping, results: list) -> dict[str, dict]:

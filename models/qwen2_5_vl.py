@@ -39,6 +39,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from medvision_tasks.prompts import SYSTEM_PROMPT
+from medvision_tasks.spacing import QWEN2_5_VL_MAX_PIXELS, QWEN2_5_VL_MIN_PIXELS
 
 PATCH_SIZE = 14  # Qwen2.5-VL vision patch (pixels); the image grid counts these patches
 MEDVISION_V0_CHECKPOINT = "YongchengYAO/MedVision-V0-7B"
@@ -137,8 +138,8 @@ class MedVisionQwen2_5_VL(lmms):
         batch_size: int | str = 1,
         dtype: str = "bfloat16",
         attn_implementation: str | None = None,
-        min_pixels: int = 256 * 28 * 28,
-        max_pixels: int = 2048 * 28 * 28,
+        min_pixels: int = QWEN2_5_VL_MIN_PIXELS,
+        max_pixels: int = QWEN2_5_VL_MAX_PIXELS,
         use_system_prompt: bool | str = False,
         system_prompt: str | None = None,
         max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,

@@ -98,3 +98,36 @@ def test_invalid_slice_dim_is_named_not_a_crash(data_root):
     write_data_dir(data_root, docs)
     with pytest.raises(MedVisionDataError, match="slice_dim is 5; expected 0, 1 or 2"):
         load_documents("tl", "axial")
+
+
+def test_slice_dim_written_as_float_or_text_selects_the_right_plane(data_root):
+    docs = default_docs()
+    for doc, written in zip(docs["detection"], (2.0, "2", 1.0, "0")):
+        doc["slice_dim"] = written
+    write_data_dir(data_root, docs)
+    assert [(d["plane"], d["slice_dim"]) for d in load_documents("detection", "axial")] == [("axial", 2)] * 2
+    assert [d["plane"] for d in load_documents("detection", "coronal")] == ["coronal"]
+    assert [d["plane"] for d in load_documents("detection", "sagittal")] == ["sagittal"]
+
+
+@pytest.mark.parametrize(
+    "family, spoil, message",
+    [
+        ("detection", lambda d: d["bounding_boxes"][0].pop("max_coords"), "malformed doc (KeyError: 'max_coords')"),
+        ("detection", lambda d: d.update(pixel_size=[0.5, 0.0]), "pixel_size [0.5, 0.0] must be two positive"),
+        ("detection", lambda d: d.update(image_size_2d=[40]), "image_size_2d [40]"),
+        ("tl", lambda d: d["biometric_profile"].update(metric_unit="inch"), "cannot build its prompt"),
+        ("tl", lambda d: d["biometric_profile"].update(metric_value_major_axis="big"), "malformed doc (ValueError"),
+        ("ad", lambda d: d.update(landmark_names=["A", "B", "C"]), "an angle needs 4 landmark_names"),
+    ],
+)
+def test_malformed_docs_are_named_at_load(data_root, family, spoil, message):
+    docs = default_docs()
+    index = 2 if family == "ad" else 0  # the first angle doc for A/D
+    spoil(docs[family][index])
+    write_data_dir(data_root, docs)
+    with pytest.raises(MedVisionDataError) as raised:
+        load_documents(family, None)
+    text = str(raised.value)
+    assert "1 MedVision doc(s) cannot be evaluated" in text
+    assert f"{family}.jsonl" in text and message in text

@@ -16,7 +16,8 @@ from medvision_tasks.prompts import (
 )
 
 # The shared copy of the model card, where this checkout has one (not shipped with the package).
-MODEL_CARD = pathlib.Path("/work/shared/seeds/model_card_MedVision-V0-7B.txt")
+# It lies in the shared/ folder beside the repository (CI clones the repository next to it).
+MODEL_CARD = pathlib.Path(__file__).resolve().parents[2] / "shared" / "seeds" / "model_card_MedVision-V0-7B.txt"
 
 HEADERS = ("Task:", "Additional information:", "Format requirement:", "Reasoning steps:")
 

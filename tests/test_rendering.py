@@ -58,3 +58,9 @@ def test_rendered_image_is_rgb_of_the_requested_size():
     pixels = np.asarray(image)
     assert pixels.min() == 0 and pixels.max() == 255
     np.testing.assert_array_equal(pixels[..., 0], pixels[..., 2])
+
+
+def test_non_finite_voxels_do_not_blank_the_slice():
+    slice_with_nan = np.array([[0.0, np.nan], [10.0, 5.0]])
+    np.testing.assert_array_equal(normalize_to_uint8(slice_with_nan), [[0, 0], [255, 128]])
+    np.testing.assert_array_equal(normalize_to_uint8(np.full((2, 2), np.nan)), np.zeros((2, 2)))

@@ -318,3 +318,13 @@ def test_measurements_under_the_default_image_policy_are_flagged(tmp_path):
     assert "unknown_vlm ran under the default image policy `unmapped_native`" in note
     assert "qwen2_5_vl" not in note.split("ran under")[0]
     assert not any(n.startswith("Unverified spacing") for n in headline[2].notes)  # no A/D runs
+
+
+def test_random_boxes_are_drawn_on_the_slice_grid_not_the_stated_size():
+    from medvision_tasks.report.build import random_box_records
+
+    # A 2 x 2 slice shown to the model at 504 x 504: edges can only be 0, 1/2 or 1, so against a
+    # whole-image target every IoU (= the box's area) is 1/4, 1/2 or 1.
+    record = {"doc_key": "d", "slice_size": [2, 2], "image_size": [504, 504], "target": [0.0, 0.0, 1.0, 1.0]}
+    ious = {round(r["iou"], 12) for r in random_box_records([record], seed=0, draws=200)}
+    assert ious == {0.25, 0.5, 1.0}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS
+from medvision_tasks.metrics import DETECTION_METRICS, LOWER_IS_BETTER, MEASUREMENT_METRICS
 from medvision_tasks.spacing import DEFAULT_POLICY, MODEL_POLICIES
 
 TASK_VERSION = 1.0
@@ -39,7 +39,6 @@ TASK_FAMILIES = {
     "ad": {"family": "ad", "planes": (None,), "metrics": MEASUREMENT_METRICS, "alias": "Angle/distance"},
 }
 IN_DISTRIBUTION_PLANE = "axial"  # the unsuffixed tasks, as in the paper
-LOWER_IS_BETTER = {"mae", "mre"}
 AGGREGATION_HOOK = {"iou>0.5": "iou_above_half", "mre<0.1": "mre_below_tenth"}
 GENERATION = {
     False: {"max_new_tokens": 1024, "temperature": 0, "do_sample": False},

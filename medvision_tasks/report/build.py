@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS, aggregate, box_scores
+from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS, METRICS_OF_FAMILY, aggregate, box_scores
 from medvision_tasks.report.bootstrap import bootstrap_intervals
 from medvision_tasks.report.chance import doc_rng, random_box
 from medvision_tasks.report.grouping import (
@@ -56,7 +56,6 @@ from medvision_tasks.report.tables import (
 from medvision_tasks.spacing import DEFAULT_POLICY
 
 FAMILY_TITLES = {"detection": "Detection", "tl": "Tumor/lesion size", "ad": "Angle/distance"}
-METRICS_OF_FAMILY = {"detection": DETECTION_METRICS, "tl": MEASUREMENT_METRICS, "ad": MEASUREMENT_METRICS}
 TABLE2_SUBSETS = (("anatomy", "Anatomy"), ("tumor_lesion", "Tumor/lesion"))
 RANDOM_BOX_NAME = "random boxes (uniform integer)"
 FALLBACK_MARK = "†"
@@ -402,11 +401,12 @@ def random_box_records(records: Sequence[Mapping], seed: int, draws: int) -> lis
         One parsed pseudo-record per draw with ``iou``, ``f1``, ``precision``, ``recall``.
 
     Raises:
-        ReportInputError: a record without a usable ``image_size`` or ``target``.
+        ReportInputError: a record without a usable ``slice_size`` / ``image_size`` or ``target``.
     """
     out = []
     for record in records:
-        size, target = record.get("image_size"), record.get("target")
+        # The slice's own grid, as medvision_random draws on it (older records: the stated size).
+        size, target = record.get("slice_size") or record.get("image_size"), record.get("target")
         if (
             not isinstance(size, (list, tuple))
             or len(size) != 2
@@ -414,7 +414,7 @@ def random_box_records(records: Sequence[Mapping], seed: int, draws: int) -> lis
             or len(target) != 4
         ):
             raise ReportInputError(
-                f"doc {record.get('doc_key')}: detection record needs 'image_size' [H, W] and a 4-value 'target' "
+                f"doc {record.get('doc_key')}: detection record needs 'slice_size' [H, W] and a 4-value 'target' "
                 "for the random-box baseline"
             )
         rng = doc_rng(seed, str(record["doc_key"]))

@@ -172,8 +172,8 @@ def select_groups(sizes: Mapping[LabelGroup, int], min_docs: int) -> GroupSelect
 def doc_identity(record: Mapping) -> tuple[str, str]:
     """What makes a doc one doc across tasks and runs: its ``doc_key`` and ``task_id``.
 
-    The task id is part of it because two label-tasks of one dataset can share an image, a
-    slice and a label value (one mask file per task), and with them a ``doc_key``.
+    Records written before ``doc_key`` carried the task id need the task id beside it: two label-tasks of
+    one dataset can share an image, a slice and a label value (one mask file per task).
     """
     return (str(record["doc_key"]), str(record.get("task_id") or ""))
 

@@ -24,12 +24,11 @@ from typing import Any
 
 from tqdm import tqdm
 
+from medvision_tasks.documents import FAMILIES
 from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS
 
 RESULTS_SUFFIX = "_results.json"
 TASK_PREFIX = "medvision"
-FAMILIES = ("detection", "tl", "ad")
-METRICS_OF_FAMILY = {"detection": DETECTION_METRICS, "tl": MEASUREMENT_METRICS, "ad": MEASUREMENT_METRICS}
 ALL_METRICS = tuple(dict.fromkeys(DETECTION_METRICS + MEASUREMENT_METRICS))
 REQUIRED_RECORD_FIELDS = ("doc_key", "dataset", "family", "plane", "parsed")
 _COT_TASK = re.compile(r"_cot(_|$)")

@@ -24,7 +24,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-LOWER_IS_BETTER = frozenset({"mae", "mre"})
+from medvision_tasks.metrics import LOWER_IS_BETTER
+
 UNRANKED_METRICS = frozenset({"sr"})
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 METRIC_LABELS = {
