@@ -316,3 +316,15 @@ def test_fixture_counts_match_the_hand_sums(tmp_path):
         "2026-01-01T10-00-00.000000_samples_medvision_detect_coronal.jsonl",
         "2026-01-01T10-00-00.000000_samples_medvision_tl.jsonl",
     ]
+
+
+# Tables every report of the fixture runs holds (file stems and HTML anchors).
+REPORT_TABLE_KEYS = (
+    "table2_detection",
+    "table3_tumor_lesion_size",
+    "table4_angle_distance",
+    "per_label_detection",
+    "planes_detection",
+    "box_size",
+    "consistency",
+)

@@ -10,7 +10,7 @@ from PIL import Image, ImageStat
 from medvision_tasks.report import main
 from medvision_tasks.report import screenshot as screenshot_module
 from medvision_tasks.report.screenshot import find_chromium, screenshot
-from tests.test_report_fixtures import write_fixture_runs
+from tests.test_report_fixtures import REPORT_TABLE_KEYS, write_fixture_runs
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +33,7 @@ def test_page_is_self_contained(report_dir):
 
 def test_page_holds_tables_figures_and_marks(report_dir):
     page = (report_dir / "report.html").read_text(encoding="utf-8")
-    for key in (
-        "table2_detection",
-        "table3_tumor_lesion_size",
-        "table4_angle_distance",
-        "per_label_detection",
-        "planes_detection",
-        "box_size",
-        "consistency",
-    ):
+    for key in REPORT_TABLE_KEYS:
         assert f'id="{key}"' in page, key
     assert len(re.findall(r'src="data:image/png', page)) == 7  # 3 per-label, box size, 3 error plots
     assert page.count('class="published"') == 3 * 13  # 13 published rows in each of Tables 2-4

@@ -12,6 +12,7 @@ from medvision_tasks.report.runs import ReportInputError, read_runs
 from tests.test_report_fixtures import (
     ALPHA_TL_REPORTED,
     BETA_DETECT_REPORTED,
+    REPORT_TABLE_KEYS,
     alpha_tl,
     beta_detection,
     write_fixture_runs,
@@ -176,15 +177,7 @@ def test_cli_writes_tables_markdown_csv_and_html(tmp_path, capsys):
         == 0
     )
     assert capsys.readouterr().out == ""
-    for stem in (
-        "table2_detection",
-        "table3_tumor_lesion_size",
-        "table4_angle_distance",
-        "per_label_detection",
-        "planes_detection",
-        "box_size",
-        "consistency",
-    ):
+    for stem in REPORT_TABLE_KEYS:
         assert (out / "tables" / f"{stem}.md").is_file() and (out / "tables" / f"{stem}.csv").is_file()
     assert (out / "report.html").is_file() and (out / "report.md").is_file() and (out / "tables.csv").is_file()
     assert not (out / "plots").exists()
