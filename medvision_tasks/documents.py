@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
+import threading
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -42,11 +44,31 @@ SKIP_INVALID_ENV = "MEDVISION_SKIP_INVALID"
 METADATA_FILE = "metadata.json"
 MAX_ERRORS_SHOWN = 20
 
-_announced_source = False
+_announced_sources: set[str] = set()
 
 
 class MedVisionDataError(ValueError):
     """Docs or files that cannot be evaluated; the message names each doc and file."""
+
+
+ERROR_PREFIX = "MedVision error:"
+_shown_errors: set[str] = set()
+_shown_lock = threading.Lock()
+
+
+def show_error(error: MedVisionDataError) -> None:
+    """Print ``MedVision error: <message>`` on stderr, once per message.
+
+    lmms-eval retries a failing dataset load five times, wraps the error in tenacity's
+    ``RetryError`` and logs a long traceback whose last line does not say what went wrong; this
+    line, printed where the error is raised, is what the user reads first.
+    """
+    message = str(error)
+    with _shown_lock:
+        if message in _shown_errors:
+            return
+        _shown_errors.add(message)
+    print(f"{ERROR_PREFIX} {message}", file=sys.stderr, flush=True)
 
 
 def sample_dir() -> Path:
@@ -261,6 +283,13 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     return problems
 
 
+def _announce_source(source: str) -> None:
+    """Say once per process which docs the tasks run on."""
+    if source not in _announced_sources:
+        _announced_sources.add(source)
+        logger.warning("MedVision: running on %s", source)
+
+
 def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping] | None = None) -> list[dict]:
     """The docs of one task: a family, and a plane (None for every plane).
 
@@ -275,19 +304,21 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
             missing volume, naming the doc key, the docs file and the volume path. With
             ``MEDVISION_SKIP_INVALID=1`` such docs are dropped with a warning instead.
     """
-    global _announced_source
     if plane is not None and plane not in PLANES:
         raise ValueError(f"unknown plane {plane!r}; expected one of {PLANES}")
     root = data_dir()
     if root is None:
         root = sample_dir()
-        if not _announced_source:
-            logger.warning(
-                "MedVision: %s is not set; running on the bundled sample benchmark in %s", DATA_DIR_ENV, root
-            )
-            _announced_source = True
+        _announce_source(f"the bundled sample benchmark in {root} ({DATA_DIR_ENV} is not set)")
         rows = list(sample_rows) if sample_rows is not None else read_jsonl(docs_file(root, family))
     else:
+        _announce_source(f"{DATA_DIR_ENV}={root}")
+        if not docs_file(root, family).is_file():
+            raise MedVisionDataError(
+                f"no {family} docs: {docs_file(root, family)} does not exist. {DATA_DIR_ENV} must name a folder "
+                f"holding {', '.join(docs_file(root, f).name for f in FAMILIES)} and their volumes: build one "
+                "with `medvision-tasks prepare`, or unset it to run on the bundled sample"
+            )
         rows = read_jsonl(docs_file(root, family))
     source = docs_file(root, family)
     metadata = _Metadata(root / METADATA_FILE)

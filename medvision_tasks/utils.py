@@ -6,6 +6,7 @@ so that lmms-eval imports this module once and every hook shares one slice store
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 
@@ -13,7 +14,15 @@ import datasets
 from PIL import Image
 
 from medvision_tasks import metrics
-from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, load_documents, sample_dir
+from medvision_tasks.documents import (
+    MedVisionDataError,
+    data_dir,
+    docs_file,
+    env_flag,
+    load_documents,
+    sample_dir,
+    show_error,
+)
 from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
 from medvision_tasks.prompts import SYSTEM_PROMPT, doc_prompt
 from medvision_tasks.rendering import render_slice
@@ -30,10 +39,25 @@ _stated: dict[tuple[str, str], tuple[list[int], list[float] | None, str]] = {}
 _stated_lock = threading.Lock()
 
 
+def _shows_data_errors(hook: Callable) -> Callable:
+    """Print our data errors as the headline before lmms-eval's retry and traceback bury them."""
+
+    @functools.wraps(hook)
+    def wrapper(*args, **kwargs):
+        try:
+            return hook(*args, **kwargs)
+        except MedVisionDataError as error:
+            show_error(error)
+            raise
+
+    return wrapper
+
+
 # --- process_docs: one per task selection (family x plane) --------------------------------------
 
 
 def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], datasets.Dataset]:
+    @_shows_data_errors
     def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
         root = data_dir()
         docs = load_documents(family, plane, sample_rows=None if root is not None else dataset)
@@ -73,6 +97,7 @@ def _seen_geometry(
     return seen, stated_pixel_size(size, tuple(doc["pixel_size"]), seen), policy.name
 
 
+@_shows_data_errors
 def medvision_doc_to_visual(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[Image.Image]:
     """The slice as an RGB image, resized to the size the model's processor leaves unchanged."""
     try:

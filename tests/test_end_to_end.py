@@ -165,7 +165,7 @@ def test_missing_volume_is_reported_before_inference(data_dir, task_manager):
 
 def test_bundled_sample_is_used_and_announced_without_a_data_dir(monkeypatch, task_manager, caplog):
     monkeypatch.delenv("MEDVISION_DATA_DIR", raising=False)
-    monkeypatch.setattr(documents, "_announced_source", False)
+    monkeypatch.setattr(documents, "_announced_sources", set())
     utils.SLICES.clear()
     model = ScriptedModel(perfect_answer)
     with caplog.at_level(logging.WARNING):

@@ -78,7 +78,7 @@ def records_by_doc(results: dict) -> dict[tuple[str, int], dict]:
 
 
 def test_stated_size_reads_width_then_height():
-    from medvision_tasks.models.qwen2_5_vl import stated_size
+    from medvision_tasks.models.medvision_qwen2_5_vl import stated_size
 
     prompt = "Additional information:\nThe image size is 392 pixels (width) x 532 pixels (height).\n"
     assert stated_size(prompt) == (532, 392)
@@ -86,7 +86,7 @@ def test_stated_size_reads_width_then_height():
 
 
 def test_size_check_flags_a_resize_and_a_wrong_statement():
-    from medvision_tasks.models.qwen2_5_vl import SizeCheck
+    from medvision_tasks.models.medvision_qwen2_5_vl import SizeCheck
 
     assert SizeCheck(0, "t", (504, 504), (504, 504), (504, 504)).ok
     assert SizeCheck(0, "t", (504, 504), (504, 504), None).ok  # detection states no size
@@ -95,7 +95,7 @@ def test_size_check_flags_a_resize_and_a_wrong_statement():
 
 
 def test_unknown_model_args_and_bad_mismatch_mode_are_refused(tiny_qwen):
-    from medvision_tasks.models.qwen2_5_vl import MedVisionQwen2_5_VL
+    from medvision_tasks.models.medvision_qwen2_5_vl import MedVisionQwen2_5_VL
 
     with pytest.raises(TypeError, match="unexpected model_args"):
         MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu", min_pixel=3)
@@ -115,7 +115,7 @@ def test_manifests_register_both_names_without_shadowing_the_stock_wrapper():
 
 
 def test_wrapper_sees_exactly_the_stated_size_on_every_plane(tiny_qwen, data_dir, tmp_path):
-    from medvision_tasks.models.qwen2_5_vl import MedVisionQwen2_5_VL
+    from medvision_tasks.models.medvision_qwen2_5_vl import MedVisionQwen2_5_VL
 
     log = tmp_path / "sizes.jsonl"
     model = MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu", batch_size=3, size_log=str(log))
@@ -134,7 +134,7 @@ def test_wrapper_sees_exactly_the_stated_size_on_every_plane(tiny_qwen, data_dir
 
 
 def test_medvision_v0_sees_504_with_the_system_prompt(tiny_qwen, data_dir, tmp_path):
-    from medvision_tasks.models.qwen2_5_vl import MedVisionV0
+    from medvision_tasks.models.medvision_v0 import MedVisionV0
 
     log = tmp_path / "sizes.jsonl"
     model = MedVisionV0(pretrained=str(tiny_qwen), device="cpu", batch_size=2, size_log=str(log))
@@ -150,7 +150,7 @@ def test_medvision_v0_sees_504_with_the_system_prompt(tiny_qwen, data_dir, tmp_p
 
 
 def test_a_size_the_processor_changes_is_a_loud_error(tiny_qwen, data_dir, monkeypatch):
-    from medvision_tasks.models.qwen2_5_vl import MedVisionQwen2_5_VL, SizeMismatchError
+    from medvision_tasks.models.medvision_qwen2_5_vl import MedVisionQwen2_5_VL, SizeMismatchError
 
     monkeypatch.setenv(POLICY_ENV_VAR, "native")  # hand over 40x30 slices: Qwen resizes them
     model = MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu")
@@ -159,7 +159,7 @@ def test_a_size_the_processor_changes_is_a_loud_error(tiny_qwen, data_dir, monke
 
 
 def test_warn_mode_flags_every_mismatching_image_and_goes_on(tiny_qwen, data_dir, monkeypatch):
-    from medvision_tasks.models.qwen2_5_vl import MedVisionQwen2_5_VL
+    from medvision_tasks.models.medvision_qwen2_5_vl import MedVisionQwen2_5_VL
 
     monkeypatch.setenv(POLICY_ENV_VAR, "native")
     model = MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu", on_mismatch="warn")

@@ -96,7 +96,7 @@ def test_missing_folder(tmp_path):
 
 def test_folder_without_results(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(ReportInputError, match=r"no lmms-eval results \(\*_results.json\).*--log_samples"):
+    with pytest.raises(ReportInputError, match=r"no lmms-eval results \(\*_results.json\).*no results were written"):
         read_runs([tmp_path])
 
 

@@ -1,7 +1,7 @@
 """Chance-level answers: what a model that ignores the image would say.
 
 One source of the draws for both the ``medvision_random`` lmms-eval model
-(:mod:`medvision_tasks.models.random_baseline`) and the report's random-box baseline in the
+(:mod:`medvision_tasks.models.medvision_random`) and the report's random-box baseline in the
 box-size analysis, so the two agree by construction. Pure numpy: importing it costs nothing.
 
 Distributions (every draw is independent; ``U[a, b]`` is continuous uniform):

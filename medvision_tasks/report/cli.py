@@ -12,6 +12,8 @@ from medvision_tasks.report.runs import ReportInputError, read_runs
 from medvision_tasks.report.tables import tables_to_csv, to_csv, to_markdown
 
 PROG = "medvision-tasks report"
+# Printed on the terminal at the end of a run, so a newcomer sees the leaderboard.
+HEADLINE_TABLES = ("table2_detection", "table3_tumor_lesion_size", "table4_angle_distance")
 logger = logging.getLogger(__name__)
 
 
@@ -140,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     if not args.quiet:
+        headline = (args.out / "tables" / f"{key}.md" for key in HEADLINE_TABLES)
+        print("\n".join(path.read_text(encoding="utf-8") for path in headline if path.is_file()))
         page = next(p for p in written if p.name == "report.html")
         print(f"wrote {len(written)} files to {args.out}; open {page}")
     return 0

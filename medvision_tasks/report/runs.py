@@ -125,6 +125,13 @@ def _model_display_name(data: Mapping) -> tuple[str, str, str]:
     return name, model_id, str(model_args)
 
 
+# lmms-eval 0.7.3 exits 0 after a failed evaluation: the report is where a script learns of it.
+NO_RESULTS_HINT = (
+    "no results were written. If lmms-eval ran with this --output_path and --log_samples, it failed: "
+    "look for 'MedVision error:' or the traceback in its output"
+)
+
+
 def find_results_files(run_dir: Path) -> list[Path]:
     """Every lmms-eval results JSON at or below ``run_dir`` (a file is taken as is).
 
@@ -132,7 +139,7 @@ def find_results_files(run_dir: Path) -> list[Path]:
         ReportInputError: the path does not exist or holds no results file.
     """
     if not run_dir.exists():
-        raise ReportInputError(f"{run_dir}: no such file or folder")
+        raise ReportInputError(f"{run_dir}: no such file or folder; {NO_RESULTS_HINT}")
     if run_dir.is_file():
         if not run_dir.name.endswith(RESULTS_SUFFIX):
             raise ReportInputError(f"{run_dir}: not an lmms-eval results file (*{RESULTS_SUFFIX})")
@@ -140,8 +147,7 @@ def find_results_files(run_dir: Path) -> list[Path]:
     found = sorted(p for p in run_dir.rglob(f"*{RESULTS_SUFFIX}") if p.is_file())
     if not found:
         raise ReportInputError(
-            f"{run_dir}: no lmms-eval results (*{RESULTS_SUFFIX}) in this folder or below it; run "
-            f"lmms-eval with --output_path {run_dir} --log_samples on MedVision tasks first"
+            f"{run_dir}: no lmms-eval results (*{RESULTS_SUFFIX}) in this folder or below it; {NO_RESULTS_HINT}"
         )
     return found
 

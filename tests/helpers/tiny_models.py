@@ -398,3 +398,12 @@ def build_clip_336_processor():
         vision_feature_select_strategy="default",
         num_additional_image_tokens=1,  # CLIP's CLS token, dropped by the "default" strategy
     )
+
+
+if __name__ == "__main__":
+    # The README's CPU smoke test: python -m tests.helpers.tiny_models DIR
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m tests.helpers.tiny_models DIR  (writes a tiny random Qwen2.5-VL checkpoint)")
+    print(build_tiny_qwen2_5_vl(Path(sys.argv[1])))

@@ -11,8 +11,8 @@ import pytest
 from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
 from medvision_tasks.report.chance import doc_rng, random_answer, random_box, random_measurement, random_tumor_axes
 
-random_baseline = pytest.importorskip("medvision_tasks.models.random_baseline")
-MedVisionRandom = random_baseline.MedVisionRandom
+medvision_random = pytest.importorskip("medvision_tasks.models.medvision_random")
+MedVisionRandom = medvision_random.MedVisionRandom
 
 
 def detection_doc(key="D/v.nii.gz#2:5/1", size=(40, 30)):
@@ -85,7 +85,7 @@ def test_bad_draw_requests(kwargs, message):
     ids=["detection", "tl", "distance", "angle"],
 )
 def test_answers_parse_for_plain_and_cot_prompts(doc, cot):
-    text = random_baseline.answer_for_doc(doc, seed=0)
+    text = medvision_random.answer_for_doc(doc, seed=0)
     assert text.startswith("<answer>") and text.endswith("</answer>")
     values = parse_answer(
         text, ANSWER_COUNTS[doc["family"]], require_answer_tag=cot, allow_negative=doc["family"] != "ad"
@@ -120,7 +120,7 @@ def test_model_answers_every_request_without_the_image_and_independent_of_order(
     forward = _model(docs).generate_until(requests)
     backward = _model(docs).generate_until(list(reversed(requests)))
     assert forward == list(reversed(backward))
-    assert forward[0] == random_baseline.answer_for_doc(docs[0], seed=0)
+    assert forward[0] == medvision_random.answer_for_doc(docs[0], seed=0)
     assert _model(docs, seed=1).generate_until(requests) != forward
     assert _model(docs).generate_until_multi_round(requests) == forward
 

@@ -1,11 +1,8 @@
 """Qwen2.5-VL for MedVision: lossless images, greedy decoding, and a check of the size the model saw.
 
-Registered with lmms-eval (``models/__init__.py``) under its own names, so the stock
-``qwen2_5_vl`` stays what it is:
-
-- ``medvision_qwen2_5_vl``: any Qwen2.5-VL checkpoint (Qwen2.5-VL-7B/32B-Instruct, Lingshu).
-- ``medvision_v0``: the same class with MedVision-V0-7B's defaults (model card section 4): the
-  checkpoint ``YongchengYAO/MedVision-V0-7B`` and the MedVision system prompt on.
+Registered with lmms-eval (``models/__init__.py``) as ``medvision_qwen2_5_vl``, so the stock
+``qwen2_5_vl`` stays what it is. Any Qwen2.5-VL checkpoint (Qwen2.5-VL-7B/32B-Instruct, Lingshu);
+``medvision_v0`` (``models/medvision_v0.py``) is this class with MedVision-V0-7B's defaults.
 
 What differs from the stock wrapper, and why:
 
@@ -42,7 +39,6 @@ from medvision_tasks.prompts import SYSTEM_PROMPT
 from medvision_tasks.spacing import QWEN2_5_VL_MAX_PIXELS, QWEN2_5_VL_MIN_PIXELS
 
 PATCH_SIZE = 14  # Qwen2.5-VL vision patch (pixels); the image grid counts these patches
-MEDVISION_V0_CHECKPOINT = "YongchengYAO/MedVision-V0-7B"
 DEFAULT_MAX_NEW_TOKENS = 4096
 # The size sentence of the T/L and A/D prompts (medvision_tasks.prompts), width first.
 STATED_SIZE = re.compile(r"The image size is (\d+) pixels \(width\) x (\d+) pixels \(height\)")
@@ -340,20 +336,3 @@ class MedVisionQwen2_5_VL(lmms):
             eval_logger.info(
                 f"{type(self).__name__}: all {len(self.size_checks)} images seen at the handed and stated size"
             )
-
-
-class MedVisionV0(MedVisionQwen2_5_VL):
-    """MedVision-V0-7B as its model card runs it: the checkpoint and the system prompt by default.
-
-    The task side (``image_policy: medvision_v0``) hands it 504x504 images, the size Qwen2.5-VL
-    processes a 512x512 training image at; use the ``*_cot`` tasks, which carry the model card's
-    CoT prompts.
-    """
-
-    def __init__(
-        self,
-        pretrained: str = MEDVISION_V0_CHECKPOINT,
-        use_system_prompt: bool | str = True,
-        **kwargs,
-    ) -> None:
-        super().__init__(pretrained=pretrained, use_system_prompt=use_system_prompt, **kwargs)
