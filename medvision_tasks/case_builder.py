@@ -33,6 +33,7 @@ import nibabel as nib
 import numpy as np
 from nibabel.processing import resample_from_to
 
+from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, FAMILIES, METRIC_UNITS
 from medvision_tasks.ground_truth import (
     angle_degrees,
     distance_mm,
@@ -41,6 +42,7 @@ from medvision_tasks.ground_truth import (
     single_component_box,
 )
 from medvision_tasks.manifest import CaseSpec, LabelSpec, MaskSpec, MeasurementSpec
+from medvision_tasks.planes import PLANE_OF_SLICE_DIM, slice_spacing
 from medvision_tasks.readers import (
     InputError,
     Landmarks,
@@ -53,9 +55,7 @@ from medvision_tasks.readers import (
     reorient_to_ras,
     world_to_voxel,
 )
-from medvision_tasks.rendering import PLANE_OF_SLICE_DIM, slice_spacing
 
-TASK_TYPES = {"detection": "BoxCoordinate", "tl": "TumorLesionSize", "ad": "BiometricsFromLandmarks"}
 VOLUMES_DIR = "volumes"
 
 # Skip reasons (summary.json counts them by these exact strings).
@@ -192,7 +192,7 @@ class _CaseBuilder:
     def __init__(self, case: CaseSpec, out_dir: Path) -> None:
         self.case = case
         self.out_dir = out_dir
-        self.docs: dict[str, list[dict]] = {"detection": [], "tl": [], "ad": []}
+        self.docs: dict[str, list[dict]] = {family: [] for family in FAMILIES}
         self.skips: Counter = Counter()
         self.errors: list[str] = []
         self.fatal = False
@@ -394,7 +394,7 @@ class _CaseBuilder:
         return {
             "dataset_name": self.case.dataset_name,
             "taskID": task_id,
-            "taskType": TASK_TYPES[family],
+            "taskType": FAMILIES[family].task_type,
             "image_file": self.relative(self.image_path),
             "slice_dim": int(dim),
             "slice_idx": int(index),
@@ -432,7 +432,7 @@ class _CaseBuilder:
                 self.skip(family, label.name, dim, SKIP_SPLIT)
                 continue
             r0, c0, r1, c1 = box
-            if family == "detection":
+            if family == DETECTION:
                 if min(r1 - r0 + 1, c1 - c0 + 1) < self.case.min_box_side_px:
                     self.skip(family, label.name, dim, SKIP_SMALL_BOX.format(min_side=self.case.min_box_side_px))
                     continue
@@ -455,7 +455,7 @@ class _CaseBuilder:
             doc = self._common(family, mask.task_id, dim, index)
             doc["mask_file"] = self.relative(mask_path)
             doc["label"] = int(label.value)
-            if family == "detection":
+            if family == DETECTION:
                 doc["bounding_boxes"] = [self._box_entry(result, pixel_hw)]  # type: ignore[arg-type]
             else:
                 doc["landmark_file"] = f"{VOLUMES_DIR}/{self.prefix}_tl_landmarks.json"
@@ -465,7 +465,7 @@ class _CaseBuilder:
                     "metric_value_major_axis": float(result.major_mm),  # type: ignore[union-attr]
                     "metric_key_minor_axis": "L-3-4",
                     "metric_value_minor_axis": float(result.minor_mm),  # type: ignore[union-attr]
-                    "metric_unit": "mm",
+                    "metric_unit": METRIC_UNITS["size"],
                 }
                 (p1, p2), (p3, p4) = result.major_endpoints, result.minor_endpoints  # type: ignore[union-attr]
                 self.ellipse_landmarks[f"{mask.task_id}/{label.value}/{dim}:{index}"] = {
@@ -507,7 +507,7 @@ class _CaseBuilder:
                     f"{landmarks.source} (it has: {', '.join(landmarks.names)})"
                 )
                 for dim in measurement.planes:
-                    self.skip("ad", measurement.key, dim, SKIP_MISSING_LANDMARK)
+                    self.skip(ANGLE_DISTANCE, measurement.key, dim, SKIP_MISSING_LANDMARK)
                 continue
             bad = [n for n in measurement.landmarks if not inside_volume(voxels[n], self.shape)]
             if bad:
@@ -521,7 +521,7 @@ class _CaseBuilder:
                             f"{list(self.shape)}" + (" after cropping" if self.case.crop else "")
                         )
                 for dim in measurement.planes:
-                    self.skip("ad", measurement.key, dim, SKIP_OUTSIDE)
+                    self.skip(ANGLE_DISTANCE, measurement.key, dim, SKIP_OUTSIDE)
                 continue
             for dim in measurement.planes:
                 entry = self._measure(measurement, voxels, dim, display)
@@ -558,23 +558,24 @@ class _CaseBuilder:
         offsets_mm = np.abs(along - index) * self.zooms[dim]
         tolerance = self.case.landmark_tolerance_mm
         if float(offsets_mm.max()) > tolerance:
-            self.skip("ad", measurement.key, dim, SKIP_FAR.format(tolerance=f"{tolerance:g}"))
+            self.skip(ANGLE_DISTANCE, measurement.key, dim, SKIP_FAR.format(tolerance=f"{tolerance:g}"))
             return None
         other = [axis for axis in range(3) if axis != dim]
         in_plane = [tuple(float(v) for v in p[other]) for p in points]
         _, pixel_hw = self._geometry(dim)
         try:
             if measurement.kind == "distance":
-                value, unit = distance_mm(in_plane[0], in_plane[1], pixel_hw), "mm"
+                value = distance_mm(in_plane[0], in_plane[1], pixel_hw)
             else:
-                value, unit = angle_degrees(*in_plane, pixel_hw), "degree"
+                value = angle_degrees(*in_plane, pixel_hw)
+            unit = METRIC_UNITS[measurement.kind]
         except ValueError:  # a line of zero length in this plane
             value, unit = 0.0, ""
         if not value > 0:
-            self.skip("ad", measurement.key, dim, SKIP_ZERO)
+            self.skip(ANGLE_DISTANCE, measurement.key, dim, SKIP_ZERO)
             return None
         names = [display.get(name, name) for name in measurement.landmarks]
-        doc = self._common("ad", measurement.task_id, dim, index)
+        doc = self._common(ANGLE_DISTANCE, measurement.task_id, dim, index)
         doc["landmark_file"] = f"{VOLUMES_DIR}/{self.prefix}_landmarks.json"
         doc["biometric_profile"] = {
             "metric_type": measurement.kind,
@@ -585,7 +586,7 @@ class _CaseBuilder:
         doc.update(self._descriptive(dim, measurement.name))
         doc["measurement_name"] = measurement.name
         doc["landmark_names"] = names  # flat: an angle's line 1 then line 2 (docs/ARCHITECTURE.md)
-        self.docs["ad"].append(doc)
+        self.docs[ANGLE_DISTANCE].append(doc)
         return index, {name: [p[0], p[1]] for name, p in zip(measurement.landmarks, in_plane)}
 
 
@@ -613,7 +614,7 @@ def build_case(case: CaseSpec, out_dir: str | Path) -> dict:
         builder.error(f"unexpected {type(error).__name__}: {error}")
     if builder.fatal:
         # A failed case leaves nothing behind: no docs, no half-written volumes.
-        builder.docs = {"detection": [], "tl": [], "ad": []}
+        builder.docs = {family: [] for family in FAMILIES}
         for relative in builder.files:
             (Path(out_dir) / relative).unlink(missing_ok=True)
         builder.files = []

@@ -29,14 +29,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, TUMOR_LESION, get_family
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
+from medvision_tasks.planes import PLANES, plane_of_slice_dim
 from medvision_tasks.prompts import doc_prompt
-from medvision_tasks.rendering import PLANE_OF_SLICE_DIM
 
 logger = logging.getLogger(__name__)
 
-FAMILIES = ("detection", "tl", "ad")
-PLANES = tuple(PLANE_OF_SLICE_DIM.values())
 DATA_DIR_ENV = "MEDVISION_DATA_DIR"
 SKIP_INVALID_ENV = "MEDVISION_SKIP_INVALID"
 METADATA_FILE = "metadata.json"
@@ -66,10 +65,8 @@ def data_dir() -> Path | None:
 
 
 def docs_file(root: Path, family: str) -> Path:
-    """The JSONL file of one family's test docs inside a data directory."""
-    if family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
-    return root / f"{family}.jsonl"
+    """The JSONL file of one family's test docs inside a data directory (``<family>.jsonl``)."""
+    return root / f"{get_family(family).name}.jsonl"
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -99,7 +96,7 @@ def whole_number(value: Any) -> int | None:
 
 def plane_of(doc: Mapping) -> str | None:
     """'sagittal', 'coronal' or 'axial' from the doc's ``slice_dim``; None when it is invalid."""
-    return PLANE_OF_SLICE_DIM.get(whole_number(doc.get("slice_dim")))
+    return plane_of_slice_dim(whole_number(doc.get("slice_dim")))
 
 
 def env_flag(name: str) -> bool:
@@ -127,7 +124,7 @@ class _Metadata:
             self.measurements[key] = entry
 
     def lookup(self, doc: Mapping, family: str) -> Mapping:
-        if family == "ad":
+        if family == ANGLE_DISTANCE:
             table, item = self.measurements, (doc.get("biometric_profile") or {}).get("metric_key")
         else:
             table, item = self.labels, _int_or_none(doc.get("label"))
@@ -157,7 +154,7 @@ def _positive_number(profile: Mapping, field: str, problems: list[str]) -> float
 
 
 def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
-    if family == "detection":
+    if family == DETECTION:
         boxes = doc.get("bounding_boxes") or []
         if len(boxes) != 1:
             problems.append(f"bounding_boxes has {len(boxes)} boxes; exactly one is required")
@@ -172,7 +169,7 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
         doc["box_area_fraction"] = box_area_fraction(box, size)
         return relative_box(box, size)
     profile = doc.get("biometric_profile") or {}
-    if family == "tl":
+    if family == TUMOR_LESION:
         values = [_positive_number(profile, f"metric_value_{axis}_axis", problems) for axis in ("major", "minor")]
     else:
         if profile.get("metric_type") not in ("distance", "angle"):
@@ -184,11 +181,6 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
 
 
 REQUIRED_FIELDS = ("dataset_name", "image_file", "slice_dim", "slice_idx", "image_size_2d", "pixel_size")
-NAME_FIELDS = {
-    "detection": ("label_name",),
-    "tl": ("label_name",),
-    "ad": ("measurement_name", "landmark_names"),
-}
 DESCRIPTIVE_FIELDS = ("image_description", "modality")
 
 
@@ -214,12 +206,13 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     if problems:
         return problems
     names = metadata.lookup(doc, family)
-    for field in NAME_FIELDS[family] + DESCRIPTIVE_FIELDS:
+    name_fields = get_family(family).name_fields
+    for field in name_fields + DESCRIPTIVE_FIELDS:
         if doc.get(field) in (None, "", []):
             doc[field] = names.get(field, "" if field in DESCRIPTIVE_FIELDS else None)
     problems += [
         f"missing field {field} (not in the doc nor in {METADATA_FILE})"
-        for field in NAME_FIELDS[family]
+        for field in name_fields
         if doc.get(field) in (None, "", [])
     ]
     names_of_landmarks = doc.get("landmark_names")
@@ -227,7 +220,7 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
         doc["landmark_names"] = [name for line in names_of_landmarks for name in line]
     slice_dim, slice_idx = whole_number(doc["slice_dim"]), whole_number(doc["slice_idx"])
     slice_problems = []
-    if slice_dim not in PLANE_OF_SLICE_DIM:
+    if plane_of_slice_dim(slice_dim) is None:
         slice_problems.append(f"slice_dim is {doc['slice_dim']!r}; expected 0, 1 or 2")
     if slice_idx is None:
         slice_problems.append(f"slice_idx is {doc['slice_idx']!r}; expected a whole number")
@@ -245,10 +238,10 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     image_path = Path(str(doc["image_file"])).expanduser()
     doc["image_path"] = str(image_path if image_path.is_absolute() else root / image_path)
     doc["family"] = family
-    doc["plane"] = PLANE_OF_SLICE_DIM[slice_dim]
+    doc["plane"] = plane_of_slice_dim(slice_dim)
     doc["taskID"] = _text(doc.get("taskID"))
     doc["label"] = _int_or_none(doc.get("label"))
-    item = doc["label"] if family != "ad" else (doc.get("biometric_profile") or {}).get("metric_key")
+    item = doc["label"] if family != ANGLE_DISTANCE else (doc.get("biometric_profile") or {}).get("metric_key")
     # Unique per question within a family: two tasks of a dataset may label one slice alike.
     doc["doc_key"] = f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{slice_idx}/{item}"
     doc["target"] = _target(doc, family, problems)

@@ -51,8 +51,12 @@ from scipy import ndimage
 BoxRC = tuple[int, int, int, int]
 PointRC = tuple[float, float]
 
+DEFAULT_MIN_BOX_SIDE_PX = 10
+"""Smallest side (pixels) of a detection box the benchmark's builder keeps, both sides."""
 DEFAULT_MIN_LESION_PIXELS = 200
+"""Smallest tumor/lesion component (pixels) the benchmark's builder fits an ellipse to."""
 DEFAULT_BOX_BAND = (0.9, 1.1)
+"""Inner and outer box scales of the ellipse endpoint filter (module docstring)."""
 
 
 def _as_2d_mask(mask2d: np.ndarray) -> np.ndarray:

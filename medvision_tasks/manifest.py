@@ -39,13 +39,14 @@ from typing import Any
 
 import yaml
 
-PLANE_DIMS = {"sagittal": 0, "coronal": 1, "axial": 2}
-MASK_FAMILIES = ("detection", "tl")
+from medvision_tasks.families import DETECTION, MASK_FAMILIES
+from medvision_tasks.ground_truth import DEFAULT_MIN_BOX_SIDE_PX, DEFAULT_MIN_LESION_PIXELS
+from medvision_tasks.planes import PLANES, SLICE_DIM_OF_PLANE
+
+DEFAULT_PLANES = tuple(SLICE_DIM_OF_PLANE[plane] for plane in PLANES)
 DEFAULT_TRAIN_FRACTION = 0.7
 DEFAULT_SEED = 0
 DEFAULT_LANDMARK_TOLERANCE_MM = 2.0
-DEFAULT_MIN_BOX_SIDE_PX = 10
-DEFAULT_MIN_LESION_PIXELS = 200
 
 # Keys a case may carry, also allowed per dataset and under `defaults` (inherited).
 INHERITED_KEYS = {
@@ -195,7 +196,7 @@ class CaseSpec:
     landmarks: LandmarkFileSpec | None = None
     landmark_names: tuple[tuple[str, str], ...] = ()
     measurements: tuple[MeasurementSpec, ...] = ()
-    planes: tuple[int, ...] = (2, 1, 0)
+    planes: tuple[int, ...] = DEFAULT_PLANES
     modality: str = ""
     image_description: str = ""
     split: str | None = None
@@ -324,14 +325,14 @@ def _split(value: Any, ctx: _Context) -> str | None:
 
 def _planes(value: Any, ctx: _Context) -> tuple[int, ...]:
     if value in ("all", None):
-        return (2, 1, 0)
+        return DEFAULT_PLANES
     items = [value] if isinstance(value, (str, int)) else value
     if not isinstance(items, list) or not items:
         raise ctx.error(f"planes must be a list of axial/coronal/sagittal, got {value!r}")
     dims = []
     for item in items:
-        if isinstance(item, str) and item.lower() in PLANE_DIMS:
-            dims.append(PLANE_DIMS[item.lower()])
+        if isinstance(item, str) and item.lower() in SLICE_DIM_OF_PLANE:
+            dims.append(SLICE_DIM_OF_PLANE[item.lower()])
         elif isinstance(item, int) and not isinstance(item, bool) and item in (0, 1, 2):
             dims.append(item)
         else:
@@ -380,7 +381,7 @@ def _resolve(base_dir: Path, value: Any, ctx: _Context, what: str) -> str:
 
 
 def _masks(entry: Mapping, settings: Mapping, base_dir: Path, ctx: _Context) -> tuple[MaskSpec, ...]:
-    default_families = _families(settings["families"], ctx) if "families" in settings else ("detection",)
+    default_families = _families(settings["families"], ctx) if "families" in settings else (DETECTION,)
     if "mask" in entry and "masks" in entry:
         raise ctx.error("give either mask (with labels) or masks, not both")
     if "mask" in entry:
@@ -593,7 +594,7 @@ def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
         raise ctx.error(f"volumes must be link, copy or keep, got {volumes!r}")
     labels = ()
     if entry.get("labels") is not None:
-        labels = tuple((s.value, s.name) for s in _labels(entry["labels"], ("detection",), ctx.child("labels")))
+        labels = tuple((s.value, s.name) for s in _labels(entry["labels"], (DETECTION,), ctx.child("labels")))
     measurements = []
     for key, spec in (entry.get("measurements") or {}).items():
         sub = ctx.child(f"measurements.{key}")

@@ -30,9 +30,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-DETECTION_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
-MEASUREMENT_METRICS = ("mae", "mre", "sr", "mre<0.1")
-METRICS_OF_FAMILY = {"detection": DETECTION_METRICS, "tl": MEASUREMENT_METRICS, "ad": MEASUREMENT_METRICS}
+from medvision_tasks.families import ALL_METRICS
+
 LOWER_IS_BETTER = frozenset({"mae", "mre"})
 
 _BOX_SCORE_KEYS = ("recall", "precision", "f1", "iou")
@@ -151,7 +150,7 @@ def aggregate(records: Sequence[Mapping], metric: str) -> float:
         records: per-doc records (docs/ARCHITECTURE.md), each with ``parsed`` and, when parsed,
             ``iou``/``f1``/``precision``/``recall`` (detection) or ``abs_error``/``rel_error``
             (T/L, A/D). Unparsed docs' scores are not read.
-        metric: one of :data:`DETECTION_METRICS` or :data:`MEASUREMENT_METRICS`.
+        metric: a metric of some family (:data:`medvision_tasks.families.ALL_METRICS`).
 
     Returns:
         Percent for every metric but ``mae``, which is in the target's unit. NaN for no
@@ -161,9 +160,8 @@ def aggregate(records: Sequence[Mapping], metric: str) -> float:
         ValueError: unknown metric, or a record without a bool ``parsed`` or, when parsed,
             without the score the metric needs.
     """
-    if metric not in DETECTION_METRICS and metric not in MEASUREMENT_METRICS:
-        known = sorted(set(DETECTION_METRICS) | set(MEASUREMENT_METRICS))
-        raise ValueError(f"unknown metric {metric!r}: expected one of {known}")
+    if metric not in ALL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}: expected one of {sorted(ALL_METRICS)}")
     if len(records) == 0:
         return float("nan")
     parsed = [_parsed(record, i) for i, record in enumerate(records)]

@@ -42,14 +42,12 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
-from medvision_tasks.case_builder import TASK_TYPES, build_case, slug
-from medvision_tasks.documents import FAMILIES
+from medvision_tasks.case_builder import build_case, slug
+from medvision_tasks.families import ANGLE_DISTANCE, FAMILIES, family_of_task_type
 from medvision_tasks.manifest import CaseSpec, ImportSpec, Manifest, ManifestError, load_manifest
-from medvision_tasks.rendering import PLANE_OF_SLICE_DIM
+from medvision_tasks.planes import PLANE_OF_SLICE_DIM
 
-FAMILY_OF_TASK_TYPE = {task_type: family for family, task_type in TASK_TYPES.items()}
 # Bump when the docs a case produces would change for the same inputs: invalidates the cache.
 BUILDER_VERSION = "1"
 CACHE_DIR = ".cases"
@@ -231,9 +229,6 @@ class _Importer:
     """Brings public-layout docs into the output, with names, volumes and subjects."""
 
     REQUIRED = ("dataset_name", "taskType", "image_file", "slice_dim", "slice_idx", "image_size_2d", "pixel_size")
-    FAMILY_FIELDS = MappingProxyType(
-        {"detection": ("label", "bounding_boxes"), "tl": ("label", "biometric_profile"), "ad": ("biometric_profile",)}
-    )
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
@@ -301,15 +296,16 @@ class _Importer:
 
     def _one(self, spec: ImportSpec, row: dict, where: str, labels: dict, measurements: dict) -> tuple | None:
         doc = dict(row)
-        family = FAMILY_OF_TASK_TYPE.get(str(doc.get("taskType")))
-        if family is None:
+        found = family_of_task_type(doc.get("taskType"))
+        if found is None:
             self._skip("unknown", f"unknown taskType {doc.get('taskType')!r}")
             return None
-        missing = [f for f in self.REQUIRED + self.FAMILY_FIELDS[family] if doc.get(f) is None]
+        family = found.name
+        missing = [f for f in self.REQUIRED + found.target_fields if doc.get(f) is None]
         if missing:
             self._skip(family, f"missing field {missing[0]}")
             return None
-        if family == "ad":
+        if family == ANGLE_DISTANCE:
             key = str(doc["biometric_profile"].get("metric_key"))
             name, landmark_names = measurements.get(key, (None, None))
             doc["measurement_name"] = doc.get("measurement_name") or name

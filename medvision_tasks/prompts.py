@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from medvision_tasks.families import DETECTION, TUMOR_LESION
+
 SYSTEM_PROMPT = (
     "A conversation between a User and an Assistant. The User asks a question, and the Assistant "
     "solves it. The Assistant first thinks through the reasoning process internally, then "
@@ -358,11 +360,11 @@ def doc_prompt(
         ValueError: a field the prompt needs is missing or malformed (unit, metric type, names).
     """
     family = doc["family"]
-    if family == "detection":
+    if family == DETECTION:
         return detection_prompt(doc["label_name"], doc.get("image_description"), cot=cot)
     profile = doc["biometric_profile"]
     geometry = {"unit": profile["metric_unit"], "image_size_hw": image_size_hw, "pixel_size_hw": pixel_size_hw}
-    if family == "tl":
+    if family == TUMOR_LESION:
         return tumor_lesion_prompt(doc["label_name"], doc.get("image_description"), **geometry, cot=cot)
     names = list(doc["landmark_names"])
     if profile["metric_type"] == "angle":

@@ -14,7 +14,9 @@ from PIL import Image
 
 from medvision_tasks import metrics
 from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, load_documents, sample_dir
-from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
+from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILIES, get_family
+from medvision_tasks.parsing import parse_answer
+from medvision_tasks.planes import PLANES
 from medvision_tasks.prompts import SYSTEM_PROMPT, doc_prompt
 from medvision_tasks.rendering import render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
@@ -22,7 +24,8 @@ from medvision_tasks.volumes import SliceStore, VolumeReadError
 
 SLICES = SliceStore()
 SYSTEM_PROMPT_ENV = "MEDVISION_SYSTEM_PROMPT"
-METRIC_TYPE_OF_FAMILY = {"detection": "box", "tl": "size"}
+# Metric names as they appear in hook names: YAML `!function` needs identifiers.
+_METRIC_SPELLING = {"iou>0.5": "iou_above_half", "mre<0.1": "mre_below_tenth"}
 
 # What each prompt stated (image size, pixel size, policy), keyed by doc; process_results gets no
 # model kwargs, so the record of a doc reads back what its prompt said.
@@ -31,6 +34,11 @@ _stated_lock = threading.Lock()
 
 
 # --- process_docs: one per task selection (family x plane) --------------------------------------
+
+
+def process_docs_hook(family: str, plane: str | None) -> str:
+    """Name of the ``process_docs`` hook of a task selection: a family, and a plane (None: every plane)."""
+    return f"medvision_process_docs_{family}_{plane or 'all'}"
 
 
 def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], datasets.Dataset]:
@@ -47,17 +55,16 @@ def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], d
             SLICES.register(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
         return datasets.Dataset.from_list(docs)
 
-    process_docs.__name__ = f"medvision_process_docs_{family}_{plane or 'all'}"
+    process_docs.__name__ = process_docs_hook(family, plane)
     return process_docs
 
 
-medvision_process_docs_detection_axial = _docs_hook("detection", "axial")
-medvision_process_docs_detection_coronal = _docs_hook("detection", "coronal")
-medvision_process_docs_detection_sagittal = _docs_hook("detection", "sagittal")
-medvision_process_docs_tl_axial = _docs_hook("tl", "axial")
-medvision_process_docs_tl_coronal = _docs_hook("tl", "coronal")
-medvision_process_docs_tl_sagittal = _docs_hook("tl", "sagittal")
-medvision_process_docs_ad_all = _docs_hook("ad", None)
+# One hook per task selection of the family table (e.g. medvision_process_docs_detection_axial,
+# medvision_process_docs_ad_all), under the names the generated task YAMLs use.
+for _family in FAMILIES.values():
+    for _plane in PLANES if _family.per_plane_tasks else (None,):
+        globals()[process_docs_hook(_family.name, _plane)] = _docs_hook(_family.name, _plane)
+del _family, _plane
 
 
 # --- what the model is shown and asked ----------------------------------------------------------
@@ -92,7 +99,7 @@ def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> 
     seen, pixel, policy_name = _seen_geometry(doc, lmms_eval_specific_kwargs)
     family = doc["family"]
     with _stated_lock:
-        _stated[(family, doc["doc_key"])] = (list(seen), None if family == "detection" else list(pixel), policy_name)
+        _stated[(family, doc["doc_key"])] = (list(seen), None if family == DETECTION else list(pixel), policy_name)
     return doc_prompt(doc, image_size_hw=seen, pixel_size_hw=pixel, cot=cot)
 
 
@@ -141,27 +148,27 @@ def medvision_doc_to_target(doc: Mapping) -> str:
 
 def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
     """The per-doc record (docs/ARCHITECTURE.md) for one model response; never raises on bad text."""
-    family = doc["family"]
+    family = get_family(doc["family"])
     profile = doc.get("biometric_profile") or {}
     prediction = parse_answer(
         response,
-        ANSWER_COUNTS[family],
+        family.answer_count,
         require_answer_tag=cot,
-        allow_negative=family != "ad",
+        allow_negative=family.allows_negative,
     )
-    stated = _stated.get((family, doc["doc_key"]), (list(doc["image_size_2d"]), None, None))
+    stated = _stated.get((family.name, doc["doc_key"]), (list(doc["image_size_2d"]), None, None))
     image_size, pixel_size, policy_name = stated
     record = {
         "doc_key": doc["doc_key"],
         "dataset": doc["dataset_name"],
-        "family": family,
+        "family": family.name,
         "task_id": doc.get("taskID"),
         "label": doc.get("label"),
         "label_name": doc.get("label_name") or doc.get("measurement_name"),
         "plane": doc["plane"],
         "modality": doc.get("modality") or "",
-        "metric_type": METRIC_TYPE_OF_FAMILY.get(family) or profile.get("metric_type"),
-        "unit": profile.get("metric_unit") if family != "detection" else None,
+        "metric_type": family.metric_type_of(profile),
+        "unit": profile.get("metric_unit") if family.name != DETECTION else None,
         "image_policy": policy_name,
         "slice_size": [int(v) for v in doc["image_size_2d"]],
         "image_size": image_size,
@@ -170,7 +177,7 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
         "prediction": prediction,
         "target": list(doc["target"]),
     }
-    if family == "detection":
+    if family.name == DETECTION:
         scores = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
         for name in ("iou", "f1", "precision", "recall"):
             record[name] = float(scores.get(name, 0.0))
@@ -185,7 +192,7 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
 
 def _results(doc: Mapping, results: list, cot: bool) -> dict[str, dict]:
     record = score_response(doc, results[0] if results else None, cot=cot)
-    return {metric: record for metric in metrics.METRICS_OF_FAMILY[doc["family"]]}
+    return {metric: record for metric in get_family(doc["family"]).metrics}
 
 
 def medvision_process_results(doc: Mapping, results: list) -> dict[str, dict]:
@@ -201,20 +208,19 @@ def medvision_process_results_cot(doc: Mapping, results: list) -> dict[str, dict
 # --- aggregation: one per metric key ------------------------------------------------------------
 
 
+def aggregation_hook(metric: str) -> str:
+    """Name of the aggregation hook of a metric, e.g. ``medvision_aggregate_iou_above_half`` for ``iou>0.5``."""
+    return f"medvision_aggregate_{_METRIC_SPELLING.get(metric, metric)}"
+
+
 def _aggregation(metric: str) -> Callable[[list[dict]], float]:
     def aggregate(records: list[dict]) -> float:
         return metrics.aggregate(records, metric)
 
-    aggregate.__name__ = f"medvision_aggregate_{metric}"
+    aggregate.__name__ = aggregation_hook(metric)
     return aggregate
 
 
-medvision_aggregate_recall = _aggregation("recall")
-medvision_aggregate_precision = _aggregation("precision")
-medvision_aggregate_f1 = _aggregation("f1")
-medvision_aggregate_iou = _aggregation("iou")
-medvision_aggregate_iou_above_half = _aggregation("iou>0.5")
-medvision_aggregate_sr = _aggregation("sr")
-medvision_aggregate_mae = _aggregation("mae")
-medvision_aggregate_mre = _aggregation("mre")
-medvision_aggregate_mre_below_tenth = _aggregation("mre<0.1")
+for _metric in ALL_METRICS:
+    globals()[aggregation_hook(_metric)] = _aggregation(_metric)
+del _metric

@@ -23,13 +23,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS, METRICS_OF_FAMILY, aggregate, box_scores
+from medvision_tasks.families import ANGLE_DISTANCE, BOX_METRICS, DETECTION, FAMILIES, MEASUREMENT_METRICS, TUMOR_LESION
+from medvision_tasks.metrics import aggregate, box_scores
+from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
 from medvision_tasks.report.bootstrap import bootstrap_intervals
 from medvision_tasks.report.chance import doc_rng, random_box
 from medvision_tasks.report.grouping import (
-    IN_DISTRIBUTION_PLANE,
     MIN_GROUP_DOCS,
-    PLANE_ORDER,
     LabelGroup,
     SubTask,
     System,
@@ -55,7 +55,6 @@ from medvision_tasks.report.tables import (
 )
 from medvision_tasks.spacing import DEFAULT_POLICY
 
-FAMILY_TITLES = {"detection": "Detection", "tl": "Tumor/lesion size", "ad": "Angle/distance"}
 TABLE2_SUBSETS = (("anatomy", "Anatomy"), ("tumor_lesion", "Tumor/lesion"))
 RANDOM_BOX_NAME = "random boxes (uniform integer)"
 FALLBACK_MARK = "†"
@@ -104,7 +103,7 @@ class Report:
 
 def _plane_rank(plane: str) -> int:
     """Axial, coronal, sagittal, then anything else."""
-    return PLANE_ORDER.index(plane) if plane in PLANE_ORDER else len(PLANE_ORDER)
+    return PLANES.index(plane) if plane in PLANES else len(PLANES)
 
 
 def _count(n: int, noun: str) -> str:
@@ -158,7 +157,7 @@ def table2_detection(
     systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions, published: Sequence[PublishedValue]
 ) -> Table:
     """Table 2: detection, anatomy vs tumor/lesion, axial slices (see module docstring)."""
-    columns = [Column(subset, label, metric) for subset, label in TABLE2_SUBSETS for metric in DETECTION_METRICS]
+    columns = [Column(subset, label, metric) for subset, label in TABLE2_SUBSETS for metric in BOX_METRICS]
     table = Table(
         key="table2_detection",
         title="Table 2: Detection (%), anatomy vs tumor/lesion",
@@ -176,7 +175,7 @@ def table2_detection(
     fallback_used = False
     shapes: dict[str, set[tuple[int, int]]] = {subset: set() for subset, _ in TABLE2_SUBSETS}
     for system, families in systems.items():
-        records = _records(families, "detection", IN_DISTRIBUTION_PLANE)
+        records = _records(families, DETECTION, IN_DISTRIBUTION_PLANE)
         if not records:
             continue
         groups = group_by(records, label_group)
@@ -194,7 +193,7 @@ def table2_detection(
             shapes[subset].add((len(strata), sum(len(s) for s in strata)))
             cells = _cells(
                 strata,
-                DETECTION_METRICS,
+                BOX_METRICS,
                 options,
                 f"table2/{system.name}/{subset}",
                 FALLBACK_MARK if selection.fallback else "",
@@ -244,7 +243,7 @@ def table3_tumor_lesion(
         ranked=True,
     )
     for system, families in systems.items():
-        records = _records(families, "tl", IN_DISTRIBUTION_PLANE)
+        records = _records(families, TUMOR_LESION, IN_DISTRIBUTION_PLANE)
         if not records:
             continue
         cells = _cells([records], MEASUREMENT_METRICS, options, f"table3/{system.name}/all")
@@ -262,7 +261,7 @@ def table4_angle_distance(
     seen: set[SubTask] = set()
     per_system: dict[System, dict[SubTask, list[dict]]] = {}
     for system, families in systems.items():
-        records = _records(families, "ad")
+        records = _records(families, ANGLE_DISTANCE)
         if records:
             per_system[system] = group_by(records, sub_task)
             seen |= set(per_system[system])
@@ -297,17 +296,17 @@ def table4_angle_distance(
 
 def per_label_table(systems: Mapping[System, Mapping[str, list[dict]]], family: str) -> Table | None:
     """Every label group (all planes) x system of one family; None when no system ran it."""
-    metrics = METRICS_OF_FAMILY[family]
+    metrics = FAMILIES[family].metrics
     by_group: dict[LabelGroup, list[tuple[System, list[dict]]]] = {}
     for system, families in systems.items():
         for group, records in group_by(_records(families, family), label_group).items():
             by_group.setdefault(group, []).append((system, records))
     if not by_group:
         return None
-    units = "MAE in mm (degrees for angles), the rest in %" if family != "detection" else "all in %"
+    units = "MAE in mm (degrees for angles), the rest in %" if family != DETECTION else "all in %"
     table = Table(
         key=f"per_label_{family}",
-        title=f"{FAMILY_TITLES[family]} per label",
+        title=f"{FAMILIES[family].title} per label",
         caption=f"One row per label group (label @ modality (plane), dataset) and model; {units}.",
         label_columns=["label", "dataset", "model", "docs"],
         columns=[Column("all", "", metric) for metric in metrics],
@@ -332,7 +331,7 @@ def planes_table(
     systems: Mapping[System, Mapping[str, list[dict]]], family: str, options: ReportOptions
 ) -> Table | None:
     """In-distribution (axial) beside plane-OOD (coronal, sagittal) for systems run on 2+ planes."""
-    metrics = METRICS_OF_FAMILY[family]
+    metrics = FAMILIES[family].metrics
     compared: dict[System, tuple[list[str], dict[str, list[dict]], int]] = {}
     for system, families in systems.items():
         records = _records(families, family)
@@ -365,7 +364,7 @@ def planes_table(
 
     table = Table(
         key=f"planes_{family}",
-        title=f"{FAMILY_TITLES[family]}: in-distribution vs plane OOD",
+        title=f"{FAMILIES[family].title}: in-distribution vs plane OOD",
         caption=(
             "Axial slices are in-distribution; coronal and sagittal are the plane out-of-distribution test. For each "
             "model only the label groups it was asked on every plane it ran enter the comparison. "
@@ -426,7 +425,7 @@ def random_box_records(records: Sequence[Mapping], seed: int, draws: int) -> lis
 
 def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions) -> Table | None:
     """Detection (axial) by target box area / image area, with the random-box baseline."""
-    per_system = {s: _records(f, "detection", IN_DISTRIBUTION_PLANE) for s, f in systems.items()}
+    per_system = {s: _records(f, DETECTION, IN_DISTRIBUTION_PLANE) for s, f in systems.items()}
     per_system = {s: rs for s, rs in per_system.items() if rs}
     if not per_system:
         return None
@@ -448,7 +447,7 @@ def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: 
             "column edges uniform without replacement from 0..W and two row edges from 0..H. All in %."
         ),
         label_columns=["box area", "model", "docs"],
-        columns=[Column("all", "", metric) for metric in DETECTION_METRICS],
+        columns=[Column("all", "", metric) for metric in BOX_METRICS],
     )
     union: dict[tuple[str, str], Mapping] = {}
     bins: dict[int, dict[System, list[dict]]] = {}
@@ -465,7 +464,7 @@ def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: 
             table.rows.append(
                 Row(
                     labels={"box area": label, "model": system.name, "docs": str(len(records))},
-                    cells={("all", m): Cell(aggregate(records, m), n_docs=len(records)) for m in DETECTION_METRICS},
+                    cells={("all", m): Cell(aggregate(records, m), n_docs=len(records)) for m in BOX_METRICS},
                 )
             )
         docs = baseline_bins[index]
@@ -473,7 +472,7 @@ def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: 
         table.rows.append(
             Row(
                 labels={"box area": label, "model": RANDOM_BOX_NAME, "docs": str(len(docs))},
-                cells={("all", m): Cell(aggregate(pseudo, m), n_docs=len(docs)) for m in DETECTION_METRICS},
+                cells={("all", m): Cell(aggregate(pseudo, m), n_docs=len(docs)) for m in BOX_METRICS},
                 source=SOURCE_BASELINE,
             )
         )
@@ -500,7 +499,7 @@ def consistency_table(runs: Sequence[Run]) -> Table:
     worst = 0.0
     for run in runs:
         for task in run.tasks.values():
-            for metric in METRICS_OF_FAMILY[task.family]:
+            for metric in FAMILIES[task.family].metrics:
                 ours = aggregate(task.records, metric)
                 theirs = task.reported.get(metric, float("nan"))
                 diff = abs(ours - theirs) if not (math.isnan(ours) or math.isnan(theirs)) else float("nan")
@@ -577,12 +576,12 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
             table.notes.append(
                 f"Published rows: numbers of the paper ({CITATION}) on its full test split, ranked among themselves."
             )
-    for table, family in zip(report.headline[1:], ("tl", "ad")):
+    for table, family in zip(report.headline[1:], (TUMOR_LESION, ANGLE_DISTANCE)):
         note = unverified_spacing_note(systems, family)
         if note:
             table.notes.append(note)
-    report.per_label = [t for t in (per_label_table(systems, f) for f in ("detection", "tl", "ad")) if t is not None]
-    report.planes = [t for t in (planes_table(systems, f, options) for f in ("detection", "tl", "ad")) if t is not None]
+    report.per_label = [t for t in (per_label_table(systems, f) for f in FAMILIES) if t is not None]
+    report.planes = [t for t in (planes_table(systems, f, options) for f in FAMILIES) if t is not None]
     report.box_size = box_size_table(systems, options)
     report.consistency = consistency_table(runs)
     return report

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from medvision_tasks.families import FAMILY_NAMES
 from medvision_tasks.metrics import aggregate
 from medvision_tasks.report.runs import Run, TaskRun
 
@@ -31,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 MIN_GROUP_DOCS = 50
 """SPEC 8: Table 2 averages over label groups of at least this many docs."""
-IN_DISTRIBUTION_PLANE = "axial"
-PLANE_ORDER = ("axial", "coronal", "sagittal")
 _TUMOR_LESION = re.compile(r"tumou?r|lesion|metasta", re.IGNORECASE)
 _DATASET_SLUGS = {"Ceph-Biometrics-400": "ceph", "FeTA24": "feta24"}
 
@@ -207,12 +206,11 @@ def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[dict]]]:
                 )
             latest[key] = (run, task)
     pooled: dict[System, dict[str, list[dict]]] = {}
-    order = {"detection": 0, "tl": 1, "ad": 2}
     for system in sorted({system for system, _ in latest}):
         dated = sorted(((run.date, name), task) for (s, name), (run, task) in latest.items() if s == system)
         tasks = [task for _, task in dated]
         families: dict[str, list[dict]] = {}
-        for family in sorted({t.family for t in tasks}, key=order.__getitem__):
+        for family in sorted({t.family for t in tasks}, key=FAMILY_NAMES.index):
             kept: list[dict] = []
             seen_later: set[tuple[str, str]] = set()
             for task in reversed([t for t in tasks if t.family == family]):

@@ -24,12 +24,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from medvision_tasks.documents import FAMILIES
-from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS
+from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILY_NAMES
 
 RESULTS_SUFFIX = "_results.json"
 TASK_PREFIX = "medvision"
-ALL_METRICS = tuple(dict.fromkeys(DETECTION_METRICS + MEASUREMENT_METRICS))
 REQUIRED_RECORD_FIELDS = ("doc_key", "dataset", "family", "plane", "parsed")
 _COT_TASK = re.compile(r"_cot(_|$)")
 
@@ -171,11 +169,13 @@ def _record_of_line(line_data: Any, where: str) -> dict:
     for name in REQUIRED_RECORD_FIELDS:
         if name not in record or record[name] is None:
             raise ReportInputError(f"{where}: per-doc record has no field {name!r}")
-    if record["family"] not in FAMILIES:
-        raise ReportInputError(f"{where}: record field 'family' is {record['family']!r}; expected one of {FAMILIES}")
+    if record["family"] not in FAMILY_NAMES:
+        raise ReportInputError(
+            f"{where}: record field 'family' is {record['family']!r}; expected one of {FAMILY_NAMES}"
+        )
     if not isinstance(record["parsed"], bool):
         raise ReportInputError(f"{where}: record field 'parsed' must be true or false, got {record['parsed']!r}")
-    needed = ("iou", "f1", "precision", "recall") if record["family"] == "detection" else ("abs_error", "rel_error")
+    needed = ("iou", "f1", "precision", "recall") if record["family"] == DETECTION else ("abs_error", "rel_error")
     if record["parsed"]:
         for name in needed:
             value = record.get(name)
