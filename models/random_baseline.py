@@ -3,7 +3,7 @@
 Its rows in a report show what a model scores from the question alone: a uniform random box
 for detection, and sizes, distances and angles drawn from fixed plausible ranges for T/L and
 A/D. The distributions and the per-doc seeding are documented in
-:mod:`medvision_tasks.report.chance`, which the report's random-box baseline shares.
+:mod:`medvision_tasks.chance`, which the report's random-box baseline shares.
 
 Usage::
 
@@ -24,8 +24,8 @@ from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 from tqdm import tqdm
 
+from medvision_tasks.chance import random_answer
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, get_family
-from medvision_tasks.report.chance import random_answer
 
 
 def _doc_field(doc: Mapping, field: str, where: str) -> Any:

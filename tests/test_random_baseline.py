@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from medvision_tasks.chance import doc_rng, random_answer, random_box, random_measurement, random_tumor_axes
 from medvision_tasks.families import get_family
 from medvision_tasks.parsing import parse_answer
-from medvision_tasks.report.chance import doc_rng, random_answer, random_box, random_measurement, random_tumor_axes
 
 random_baseline = pytest.importorskip("medvision_tasks.models.random_baseline")
 MedVisionRandom = random_baseline.MedVisionRandom

@@ -5,7 +5,6 @@ Modules, one concern each:
 - :mod:`.runs`: reading lmms-eval output folders (results JSON, per-doc samples);
 - :mod:`.grouping`: systems, label groups, anatomy vs tumor/lesion, A/D sub-tasks (SPEC 8);
 - :mod:`.bootstrap`: seeded percentile-bootstrap intervals;
-- :mod:`.chance`: the chance-level draws shared with the ``medvision_random`` model;
 - :mod:`.build`: every table's numbers; :mod:`.tables`: ranking marks, Markdown, CSV;
 - :mod:`.reference`: the paper's published numbers;
 - :mod:`.plots`: PNG figures; :mod:`.html`: the self-contained page;

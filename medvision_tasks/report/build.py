@@ -10,7 +10,7 @@ Tables (keys are file stems):
 - ``planes_<family>``: axial (in-distribution) beside coronal/sagittal (plane OOD) for systems
   run on more than one plane, over the label groups present on every plane they ran.
 - ``box_size``: detection (axial) by target box area / image area, 5 % bins, with the random
-  uniform-integer-box baseline (:mod:`.chance`) drawn on the same docs.
+  uniform-integer-box baseline (:mod:`medvision_tasks.chance`) drawn on the same docs.
 - ``consistency``: per run and task, the report's recomputation next to lmms-eval's number.
 
 Every number is :func:`medvision_tasks.metrics.aggregate` of records, or a sample-weighted
@@ -23,11 +23,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from medvision_tasks.chance import doc_rng, random_box
 from medvision_tasks.families import ANGLE_DISTANCE, BOX_METRICS, DETECTION, FAMILIES, MEASUREMENT_METRICS, TUMOR_LESION
 from medvision_tasks.metrics import aggregate, box_scores
 from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
 from medvision_tasks.report.bootstrap import bootstrap_intervals
-from medvision_tasks.report.chance import doc_rng, random_box
 from medvision_tasks.report.grouping import (
     MIN_GROUP_DOCS,
     LabelGroup,
@@ -391,9 +391,9 @@ def _bin_of(fraction: float, width: float) -> int:
 
 
 def random_box_records(records: Sequence[Mapping], seed: int, draws: int) -> list[dict]:
-    """Scores of ``draws`` uniform integer boxes per doc (:func:`.chance.random_box`).
+    """Scores of ``draws`` uniform integer boxes per doc (:func:`medvision_tasks.chance.random_box`).
 
-    Each doc's generator is :func:`.chance.doc_rng` of ``(seed, doc_key)``: its first box is the
+    Each doc's generator is :func:`medvision_tasks.chance.doc_rng` of ``(seed, doc_key)``: its first box is the
     one ``medvision_random`` with the same seed answers for a doc of that image size.
 
     Returns:
