@@ -18,6 +18,7 @@ from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILIES, get_famil
 from medvision_tasks.parsing import parse_answer
 from medvision_tasks.planes import PLANES
 from medvision_tasks.prompts import SYSTEM_PROMPT, doc_prompt
+from medvision_tasks.record import BOX_SCORES, UNKNOWN_POLICY, DocRecord
 from medvision_tasks.rendering import render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
 from medvision_tasks.volumes import SliceStore, VolumeReadError
@@ -29,7 +30,7 @@ _METRIC_SPELLING = {"iou>0.5": "iou_above_half", "mre<0.1": "mre_below_tenth"}
 
 # What each prompt stated (image size, pixel size, policy), keyed by doc; process_results gets no
 # model kwargs, so the record of a doc reads back what its prompt said.
-_stated: dict[tuple[str, str], tuple[list[int], list[float] | None, str]] = {}
+_stated: dict[tuple[str, str], tuple[tuple[int, int] | None, tuple[float, float] | None, str]] = {}
 _stated_lock = threading.Lock()
 
 
@@ -99,7 +100,7 @@ def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> 
     seen, pixel, policy_name = _seen_geometry(doc, lmms_eval_specific_kwargs)
     family = doc["family"]
     with _stated_lock:
-        _stated[(family, doc["doc_key"])] = (list(seen), None if family == DETECTION else list(pixel), policy_name)
+        _stated[(family, doc["doc_key"])] = (tuple(seen), None if family == DETECTION else tuple(pixel), policy_name)
     return doc_prompt(doc, image_size_hw=seen, pixel_size_hw=pixel, cot=cot)
 
 
@@ -146,8 +147,8 @@ def medvision_doc_to_target(doc: Mapping) -> str:
 # --- scoring ------------------------------------------------------------------------------------
 
 
-def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
-    """The per-doc record (docs/ARCHITECTURE.md) for one model response; never raises on bad text."""
+def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecord:
+    """The per-doc record of one model response; never raises on bad text (a parse failure is scored)."""
     family = get_family(doc["family"])
     profile = doc.get("biometric_profile") or {}
     prediction = parse_answer(
@@ -156,42 +157,41 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
         require_answer_tag=cot,
         allow_negative=family.allows_negative,
     )
-    stated = _stated.get((family.name, doc["doc_key"]), (list(doc["image_size_2d"]), None, None))
+    stated = _stated.get((family.name, doc["doc_key"]), (None, None, UNKNOWN_POLICY))
     image_size, pixel_size, policy_name = stated
-    record = {
-        "doc_key": doc["doc_key"],
-        "dataset": doc["dataset_name"],
-        "family": family.name,
-        "task_id": doc.get("taskID"),
-        "label": doc.get("label"),
-        "label_name": doc.get("label_name") or doc.get("measurement_name"),
-        "plane": doc["plane"],
-        "modality": doc.get("modality") or "",
-        "metric_type": family.metric_type_of(profile),
-        "unit": profile.get("metric_unit") if family.name != DETECTION else None,
-        "image_policy": policy_name,
-        "slice_size": [int(v) for v in doc["image_size_2d"]],
-        "image_size": image_size,
-        "pixel_size": pixel_size,
-        "parsed": prediction is not None,
-        "prediction": prediction,
-        "target": list(doc["target"]),
-    }
     if family.name == DETECTION:
-        scores = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
-        for name in ("iou", "f1", "precision", "recall"):
-            record[name] = float(scores.get(name, 0.0))
-        record["box_area_fraction"] = doc.get("box_area_fraction")
+        box = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
+        scores = {name: float(box.get(name, 0.0)) for name in BOX_SCORES}
+        scores["box_area_fraction"] = doc.get("box_area_fraction")
     else:
         abs_error, rel_error = (
             metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
         )
-        record["abs_error"], record["rel_error"] = abs_error, rel_error
-    return record
+        scores = {"abs_error": abs_error, "rel_error": rel_error}
+    return DocRecord(
+        doc_key=doc["doc_key"],
+        dataset=doc["dataset_name"],
+        family=family.name,
+        task_id=doc.get("taskID"),
+        label=doc.get("label"),
+        label_name=doc.get("label_name") or doc.get("measurement_name"),
+        plane=doc["plane"],
+        modality=doc.get("modality") or "",
+        metric_type=family.metric_type_of(profile),
+        unit=profile.get("metric_unit") if family.name != DETECTION else None,
+        image_policy=policy_name,
+        slice_size=(int(doc["image_size_2d"][0]), int(doc["image_size_2d"][1])),
+        image_size=image_size,
+        pixel_size=pixel_size,
+        parsed=prediction is not None,
+        prediction=None if prediction is None else tuple(prediction),
+        target=tuple(doc["target"]),
+        **scores,
+    )
 
 
 def _results(doc: Mapping, results: list, cot: bool) -> dict[str, dict]:
-    record = score_response(doc, results[0] if results else None, cot=cot)
+    record = score_response(doc, results[0] if results else None, cot=cot).to_dict()
     return {metric: record for metric in get_family(doc["family"]).metrics}
 
 
@@ -215,7 +215,8 @@ def aggregation_hook(metric: str) -> str:
 
 def _aggregation(metric: str) -> Callable[[list[dict]], float]:
     def aggregate(records: list[dict]) -> float:
-        return metrics.aggregate(records, metric)
+        typed = [DocRecord.from_dict(record, f"per-doc record #{index}") for index, record in enumerate(records)]
+        return metrics.aggregate(typed, metric)
 
     aggregate.__name__ = aggregation_hook(metric)
     return aggregate

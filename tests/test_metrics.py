@@ -8,6 +8,7 @@ import pytest
 
 from medvision_tasks.families import ALL_METRICS
 from medvision_tasks.metrics import aggregate, box_scores, measurement_errors
+from tests.helpers.records import detection_record, measurement_record, typed
 
 # ----------------------------------------------------------------------------- box_scores
 
@@ -130,14 +131,8 @@ def test_measurement_errors_bad_input_raises(prediction, target):
 
 
 def _box_record(key, parsed, iou=0.0, f1=0.0, precision=0.0, recall=0.0):
-    return {
-        "doc_key": key,
-        "parsed": parsed,
-        "iou": iou,
-        "f1": f1,
-        "precision": precision,
-        "recall": recall,
-    }
+    (record,) = typed([detection_record(key, "D", "x", scores=(recall, precision, f1, iou) if parsed else None)])
+    return record
 
 
 # Scores of the two worked boxes above, an exact hit and a parse failure.
@@ -175,7 +170,7 @@ def test_detection_failure_counts_as_zero_and_lowers_sr_by_one_share():
 
 def test_detection_failure_scores_are_not_read():
     # A failed doc counts 0 whatever scores its record carries (None included).
-    failed = {"doc_key": "x", "parsed": False, "iou": None, "f1": 0.9, "precision": None}
+    (failed,) = typed([{**detection_record("x", "D", "x"), "iou": None, "f1": 0.9, "precision": None}])
     records = [_box_record("exact", True, 1.0, 1.0, 1.0, 1.0), failed]
     assert aggregate(records, "iou") == pytest.approx(50.0)
     assert aggregate(records, "f1") == pytest.approx(50.0)
@@ -184,7 +179,8 @@ def test_detection_failure_scores_are_not_read():
 
 
 def _size_record(key, parsed, abs_error=None, rel_error=None):
-    return {"doc_key": key, "parsed": parsed, "abs_error": abs_error, "rel_error": rel_error}
+    (record,) = typed([measurement_record(key, "D", "tl", "size", errors=(abs_error, rel_error) if parsed else None)])
+    return record
 
 
 MEASUREMENT_RECORDS = [
@@ -250,13 +246,8 @@ def test_unknown_metric_raises(metric):
         aggregate(DETECTION_RECORDS, metric)
 
 
-def test_record_without_parsed_names_the_doc():
-    with pytest.raises(ValueError, match="ds/img.nii.gz#2:10/liver.*parsed"):
-        aggregate([{"doc_key": "ds/img.nii.gz#2:10/liver", "iou": 0.3}], "iou")
-
-
-def test_parsed_record_without_score_names_the_field():
-    with pytest.raises(ValueError, match="doc-7.*'abs_error'"):
-        aggregate([{"doc_key": "doc-7", "parsed": True, "rel_error": 0.1}], "mae")
-    with pytest.raises(ValueError, match="doc-8.*'iou'"):
-        aggregate([{"doc_key": "doc-8", "parsed": True}], "iou>0.5")
+def test_a_metric_of_another_family_names_the_doc_and_the_field():
+    with pytest.raises(ValueError, match="quarter: a parsed detection record has no 'abs_error'"):
+        aggregate(DETECTION_RECORDS, "mae")
+    with pytest.raises(ValueError, match="a: a parsed tl record has no 'iou'"):
+        aggregate(MEASUREMENT_RECORDS, "iou>0.5")

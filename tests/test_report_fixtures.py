@@ -14,81 +14,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.helpers.records import detection_record, measurement_record
+
 DETECTION_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
 MEASUREMENT_METRICS = ("mae", "mre", "sr", "mre<0.1")
-
-
-def detection_record(
-    key: str,
-    dataset: str,
-    label_name: str,
-    *,
-    plane: str = "axial",
-    scores=None,
-    area: float = 0.1,
-    modality: str = "CT",
-    label: int = 1,
-) -> dict:
-    """A detection record; ``scores`` = (recall, precision, f1, iou) or None for a parse failure."""
-    parsed = scores is not None
-    recall, precision, f1, iou = scores if parsed else (0.0, 0.0, 0.0, 0.0)
-    return {
-        "doc_key": key,
-        "dataset": dataset,
-        "family": "detection",
-        "task_id": "01",
-        "label": label,
-        "label_name": label_name,
-        "plane": plane,
-        "modality": modality,
-        "metric_type": "box",
-        "unit": None,
-        "image_size": [100, 100],
-        "pixel_size": None,
-        "parsed": parsed,
-        "prediction": [0.1, 0.1, 0.5, 0.5] if parsed else None,
-        "target": [0.2, 0.2, 0.6, 0.6],
-        "iou": iou,
-        "f1": f1,
-        "precision": precision,
-        "recall": recall,
-        "box_area_fraction": area,
-    }
-
-
-def measurement_record(
-    key: str,
-    dataset: str,
-    family: str,
-    metric_type: str,
-    *,
-    errors=None,
-    plane: str = "axial",
-    label_name: str = "m",
-    unit: str = "mm",
-) -> dict:
-    """A T/L or A/D record; ``errors`` = (abs_error, rel_error) or None for a parse failure."""
-    parsed = errors is not None
-    abs_error, rel_error = errors if parsed else (None, None)
-    return {
-        "doc_key": key,
-        "dataset": dataset,
-        "family": family,
-        "task_id": "01",
-        "label": 1 if family == "tl" else None,
-        "label_name": label_name,
-        "plane": plane,
-        "modality": "MRI",
-        "metric_type": metric_type,
-        "unit": unit,
-        "image_size": [64, 64],
-        "pixel_size": [1.0, 1.0],
-        "parsed": parsed,
-        "prediction": [1.0] if parsed else None,
-        "target": [10.0],
-        "abs_error": abs_error,
-        "rel_error": rel_error,
-    }
 
 
 def write_run(

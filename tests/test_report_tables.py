@@ -286,7 +286,8 @@ def test_markdown_marks_published_rows_and_fallback(report):
 
 
 def test_a_model_that_never_answers_has_no_error_and_zero_success(tmp_path):
-    from tests.test_report_fixtures import ALPHA_TL_REPORTED, alpha_tl, measurement_record, write_run
+    from tests.helpers.records import measurement_record
+    from tests.test_report_fixtures import ALPHA_TL_REPORTED, alpha_tl, write_run
 
     silent = [measurement_record(f"KiTS23/tl/{i}", "KiTS23", "tl", "size", errors=None) for i in range(4)]
     write_run(tmp_path, "alpha", "", "d1", {"medvision_tl": (alpha_tl(), ALPHA_TL_REPORTED)})
@@ -322,9 +323,15 @@ def test_measurements_under_the_default_image_policy_are_flagged(tmp_path):
 
 def test_random_boxes_are_drawn_on_the_slice_grid_not_the_stated_size():
     from medvision_tasks.report.build import random_box_records
+    from tests.helpers.records import detection_record, typed
 
     # A 2 x 2 slice shown to the model at 504 x 504: edges can only be 0, 1/2 or 1, so against a
     # whole-image target every IoU (= the box's area) is 1/4, 1/2 or 1.
-    record = {"doc_key": "d", "slice_size": [2, 2], "image_size": [504, 504], "target": [0.0, 0.0, 1.0, 1.0]}
-    ious = {round(r["iou"], 12) for r in random_box_records([record], seed=0, draws=200)}
+    record = {
+        **detection_record("d", "D", "x"),
+        "slice_size": [2, 2],
+        "image_size": [504, 504],
+        "target": [0.0, 0.0, 1.0, 1.0],
+    }
+    ious = {round(r.iou, 12) for r in random_box_records(typed([record]), seed=0, draws=200)}
     assert ious == {0.25, 0.5, 1.0}

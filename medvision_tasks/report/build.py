@@ -27,6 +27,7 @@ from medvision_tasks.chance import doc_rng, random_box
 from medvision_tasks.families import ANGLE_DISTANCE, BOX_METRICS, DETECTION, FAMILIES, MEASUREMENT_METRICS, TUMOR_LESION
 from medvision_tasks.metrics import aggregate, box_scores
 from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report.bootstrap import bootstrap_intervals
 from medvision_tasks.report.grouping import (
     MIN_GROUP_DOCS,
@@ -43,7 +44,7 @@ from medvision_tasks.report.grouping import (
     weighted_mean_over_groups,
 )
 from medvision_tasks.report.reference import CITATION, PAPER_SUBTASKS, PublishedValue, load_published
-from medvision_tasks.report.runs import ReportInputError, Run
+from medvision_tasks.report.runs import Run
 from medvision_tasks.report.tables import (
     SOURCE_BASELINE,
     SOURCE_PUBLISHED,
@@ -86,7 +87,7 @@ class Report:
     """Everything the writers need: the inputs, the systems and the computed tables."""
 
     runs: list[Run]
-    systems: dict[System, dict[str, list[dict]]]
+    systems: dict[System, dict[str, list[DocRecord]]]
     options: ReportOptions
     headline: list[Table] = field(default_factory=list)
     per_label: list[Table] = field(default_factory=list)
@@ -120,7 +121,7 @@ def _ci_caption(options: ReportOptions, how: str) -> str:
 
 
 def _cells(
-    strata: Sequence[Sequence[Mapping]], metrics: Sequence[str], options: ReportOptions, key: str, note: str = ""
+    strata: Sequence[Sequence[DocRecord]], metrics: Sequence[str], options: ReportOptions, key: str, note: str = ""
 ) -> dict[str, Cell]:
     """Cells of one subset: the weighted mean over strata, with bootstrap intervals."""
     n_docs = sum(len(s) for s in strata)
@@ -148,13 +149,13 @@ def _published_rows(table: Table, published: Sequence[PublishedValue]) -> list[R
     return list(rows.values())
 
 
-def _records(families: Mapping[str, list[dict]], family: str, plane: str | None = None) -> list[dict]:
+def _records(families: Mapping[str, list[DocRecord]], family: str, plane: str | None = None) -> list[DocRecord]:
     records = families.get(family, [])
-    return [r for r in records if plane is None or r["plane"] == plane]
+    return [r for r in records if plane is None or r.plane == plane]
 
 
 def table2_detection(
-    systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions, published: Sequence[PublishedValue]
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions, published: Sequence[PublishedValue]
 ) -> Table:
     """Table 2: detection, anatomy vs tumor/lesion, axial slices (see module docstring)."""
     columns = [Column(subset, label, metric) for subset, label in TABLE2_SUBSETS for metric in BOX_METRICS]
@@ -227,7 +228,7 @@ def table2_detection(
 
 
 def table3_tumor_lesion(
-    systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions, published: Sequence[PublishedValue]
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions, published: Sequence[PublishedValue]
 ) -> Table:
     """Table 3: T/L size on axial slices, all docs pooled."""
     table = Table(
@@ -255,11 +256,11 @@ def table3_tumor_lesion(
 
 
 def table4_angle_distance(
-    systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions, published: Sequence[PublishedValue]
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions, published: Sequence[PublishedValue]
 ) -> Table:
     """Table 4: A/D per sub-task (dataset x distance/angle), every plane."""
     seen: set[SubTask] = set()
-    per_system: dict[System, dict[SubTask, list[dict]]] = {}
+    per_system: dict[System, dict[SubTask, list[DocRecord]]] = {}
     for system, families in systems.items():
         records = _records(families, ANGLE_DISTANCE)
         if records:
@@ -294,10 +295,10 @@ def table4_angle_distance(
     return table
 
 
-def per_label_table(systems: Mapping[System, Mapping[str, list[dict]]], family: str) -> Table | None:
+def per_label_table(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> Table | None:
     """Every label group (all planes) x system of one family; None when no system ran it."""
     metrics = FAMILIES[family].metrics
-    by_group: dict[LabelGroup, list[tuple[System, list[dict]]]] = {}
+    by_group: dict[LabelGroup, list[tuple[System, list[DocRecord]]]] = {}
     for system, families in systems.items():
         for group, records in group_by(_records(families, family), label_group).items():
             by_group.setdefault(group, []).append((system, records))
@@ -328,19 +329,19 @@ def per_label_table(systems: Mapping[System, Mapping[str, list[dict]]], family: 
 
 
 def planes_table(
-    systems: Mapping[System, Mapping[str, list[dict]]], family: str, options: ReportOptions
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str, options: ReportOptions
 ) -> Table | None:
     """In-distribution (axial) beside plane-OOD (coronal, sagittal) for systems run on 2+ planes."""
     metrics = FAMILIES[family].metrics
-    compared: dict[System, tuple[list[str], dict[str, list[dict]], int]] = {}
+    compared: dict[System, tuple[list[str], dict[str, list[DocRecord]], int]] = {}
     for system, families in systems.items():
         records = _records(families, family)
-        by_plane = group_by(records, lambda r: r["plane"])
+        by_plane = group_by(records, lambda r: r.plane)
         if len(by_plane) < 2:
             continue
 
         # Compare like with like: only the label groups asked on every plane this system ran.
-        def unplaned(record: Mapping) -> LabelGroup:
+        def unplaned(record: DocRecord) -> LabelGroup:
             group = label_group(record)
             return LabelGroup(
                 group.dataset, group.label_name, group.modality, "", group.task_id, group.label, group.metric_type
@@ -390,53 +391,31 @@ def _bin_of(fraction: float, width: float) -> int:
     return min(math.floor(fraction * 100.0 / width), math.ceil(100.0 / width) - 1)
 
 
-def random_box_records(records: Sequence[Mapping], seed: int, draws: int) -> list[dict]:
-    """Scores of ``draws`` uniform integer boxes per doc (:func:`medvision_tasks.chance.random_box`).
+def random_box_records(records: Sequence[DocRecord], seed: int, draws: int) -> list[DocRecord]:
+    """The records of ``draws`` uniform integer boxes per doc (:func:`medvision_tasks.chance.random_box`).
 
-    Each doc's generator is :func:`medvision_tasks.chance.doc_rng` of ``(seed, doc_key)``: its first box is the
-    one ``medvision_random`` with the same seed answers for a doc of that image size.
+    Each doc's generator is :func:`medvision_tasks.chance.doc_rng` of ``(seed, doc_key)``: its first box
+    is the one ``medvision_random`` with the same seed answers for the doc. Boxes are drawn on the
+    slice's own grid (``slice_size``), as ``medvision_random`` draws them.
 
     Returns:
-        One parsed pseudo-record per draw with ``iou``, ``f1``, ``precision``, ``recall``.
-
-    Raises:
-        ReportInputError: a record without a usable ``slice_size`` / ``image_size`` or ``target``.
+        One parsed record per draw: the doc's record with the random box as its prediction.
     """
     out = []
     for record in records:
-        # The slice's own grid, as medvision_random draws on it (older records: the stated size).
-        size, target = record.get("slice_size") or record.get("image_size"), record.get("target")
-        if (
-            not isinstance(size, (list, tuple))
-            or len(size) != 2
-            or not isinstance(target, (list, tuple))
-            or len(target) != 4
-        ):
-            raise ReportInputError(
-                f"doc {record.get('doc_key')}: detection record needs 'slice_size' [H, W] and a 4-value 'target' "
-                "for the random-box baseline"
-            )
-        rng = doc_rng(seed, str(record["doc_key"]))
+        rng = doc_rng(seed, record.doc_key)
         for _ in range(draws):
-            scores = box_scores(random_box(rng, size), target)
-            out.append({"doc_key": record["doc_key"], "parsed": True, **scores})
+            box = random_box(rng, record.slice_size)
+            out.append(replace(record, parsed=True, prediction=tuple(box), **box_scores(box, record.target)))
     return out
 
 
-def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions) -> Table | None:
+def box_size_table(systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions) -> Table | None:
     """Detection (axial) by target box area / image area, with the random-box baseline."""
     per_system = {s: _records(f, DETECTION, IN_DISTRIBUTION_PLANE) for s, f in systems.items()}
     per_system = {s: rs for s, rs in per_system.items() if rs}
     if not per_system:
         return None
-    missing = [
-        r["doc_key"]
-        for rs in per_system.values()
-        for r in rs
-        if not isinstance(r.get("box_area_fraction"), (int, float))
-    ]
-    if missing:
-        raise ReportInputError(f"detection records without a numeric 'box_area_fraction', e.g. doc {missing[0]}")
     width = options.bin_width
     table = Table(
         key="box_size",
@@ -449,15 +428,13 @@ def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: 
         label_columns=["box area", "model", "docs"],
         columns=[Column("all", "", metric) for metric in BOX_METRICS],
     )
-    union: dict[tuple[str, str], Mapping] = {}
-    bins: dict[int, dict[System, list[dict]]] = {}
+    union: dict[tuple[str, str], DocRecord] = {}
+    bins: dict[int, dict[System, list[DocRecord]]] = {}
     for system, records in per_system.items():
         for record in records:
             union.setdefault(doc_identity(record), record)
-            bins.setdefault(_bin_of(float(record["box_area_fraction"]), width), {}).setdefault(system, []).append(
-                record
-            )
-    baseline_bins = group_by(list(union.values()), lambda r: _bin_of(float(r["box_area_fraction"]), width))
+            bins.setdefault(_bin_of(record.box_area_fraction, width), {}).setdefault(system, []).append(record)
+    baseline_bins = group_by(list(union.values()), lambda r: _bin_of(r.box_area_fraction, width))
     for index in sorted(bins):
         label = f"{index * width:g}–{(index + 1) * width:g}%"
         for system, records in bins[index].items():
@@ -526,7 +503,7 @@ def consistency_table(runs: Sequence[Run]) -> Table:
     return table
 
 
-def unverified_spacing_note(systems: Mapping[System, Mapping[str, list[dict]]], family: str) -> str | None:
+def unverified_spacing_note(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> str | None:
     """A warning naming the models whose measurement prompts stated unverified pixel sizes.
 
     A model with no image policy for its ``--model`` name runs under the default policy: its
@@ -536,7 +513,7 @@ def unverified_spacing_note(systems: Mapping[System, Mapping[str, list[dict]]], 
         {
             system.name
             for system, families in systems.items()
-            if any(record.get("image_policy") == DEFAULT_POLICY for record in families.get(family, []))
+            if any(record.image_policy == DEFAULT_POLICY for record in families.get(family, []))
         }
     )
     if not names:

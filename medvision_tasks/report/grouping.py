@@ -21,11 +21,12 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from medvision_tasks.families import FAMILY_NAMES
 from medvision_tasks.metrics import aggregate
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report.runs import Run, TaskRun
 
 logger = logging.getLogger(__name__)
@@ -92,26 +93,25 @@ def is_tumor_lesion(label_name: str) -> bool:
     return bool(_TUMOR_LESION.search(label_name or ""))
 
 
-def label_group(record: Mapping) -> LabelGroup:
+def label_group(record: DocRecord) -> LabelGroup:
     """The label group of a per-doc record (label name falls back to the metric type)."""
-    label = record.get("label")
     return LabelGroup(
-        dataset=str(record["dataset"]),
-        label_name=str(record.get("label_name") or record.get("metric_type") or "unnamed"),
-        modality=str(record.get("modality") or ""),
-        plane=str(record["plane"]),
-        task_id=str(record.get("task_id") or ""),
-        label="" if label is None else str(label),
-        metric_type=str(record.get("metric_type") or ""),
+        dataset=record.dataset,
+        label_name=record.label_name or record.metric_type or "unnamed",
+        modality=record.modality,
+        plane=record.plane,
+        task_id=record.task_id or "",
+        label="" if record.label is None else str(record.label),
+        metric_type=record.metric_type or "",
     )
 
 
-def sub_task(record: Mapping) -> SubTask:
+def sub_task(record: DocRecord) -> SubTask:
     """The Table 4 sub-task of an A/D record."""
-    return SubTask(dataset=str(record["dataset"]), metric_type=str(record.get("metric_type") or "unknown"))
+    return SubTask(dataset=record.dataset, metric_type=record.metric_type or "unknown")
 
 
-def group_by(records: Sequence[Mapping], key) -> dict:
+def group_by(records: Sequence[DocRecord], key: Callable[[DocRecord], Hashable]) -> dict:
     """Records split by ``key(record)``, keys sorted, records in their original order."""
     groups: dict = {}
     for record in records:
@@ -119,7 +119,7 @@ def group_by(records: Sequence[Mapping], key) -> dict:
     return dict(sorted(groups.items()))
 
 
-def weighted_mean_over_groups(groups: Sequence[Sequence[Mapping]], metric: str) -> float:
+def weighted_mean_over_groups(groups: Sequence[Sequence[DocRecord]], metric: str) -> float:
     """Sample-weighted mean over groups of ``aggregate(group, metric)``.
 
     Weights are the groups' doc counts. A group whose value is undefined (NaN: ``mae``/``mre``
@@ -168,16 +168,16 @@ def select_groups(sizes: Mapping[LabelGroup, int], min_docs: int) -> GroupSelect
     return GroupSelection(keys, [], True)
 
 
-def doc_identity(record: Mapping) -> tuple[str, str]:
+def doc_identity(record: DocRecord) -> tuple[str, str]:
     """What makes a doc one doc across tasks and runs: its ``doc_key`` and ``task_id``.
 
     Records written before ``doc_key`` carried the task id need the task id beside it: two label-tasks of
     one dataset can share an image, a slice and a label value (one mask file per task).
     """
-    return (str(record["doc_key"]), str(record.get("task_id") or ""))
+    return (record.doc_key, record.task_id or "")
 
 
-def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[dict]]]:
+def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[DocRecord]]]:
     """Per system and family, its records pooled over tasks and runs.
 
     - A task run more than once for a system (same task name in several runs) is taken from
@@ -205,13 +205,13 @@ def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[dict]]]:
                     latest[key][0].results_path,
                 )
             latest[key] = (run, task)
-    pooled: dict[System, dict[str, list[dict]]] = {}
+    pooled: dict[System, dict[str, list[DocRecord]]] = {}
     for system in sorted({system for system, _ in latest}):
         dated = sorted(((run.date, name), task) for (s, name), (run, task) in latest.items() if s == system)
         tasks = [task for _, task in dated]
-        families: dict[str, list[dict]] = {}
+        families: dict[str, list[DocRecord]] = {}
         for family in sorted({t.family for t in tasks}, key=FAMILY_NAMES.index):
-            kept: list[dict] = []
+            kept: list[DocRecord] = []
             seen_later: set[tuple[str, str]] = set()
             for task in reversed([t for t in tasks if t.family == family]):
                 identities = [doc_identity(r) for r in task.records]

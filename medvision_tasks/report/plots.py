@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from medvision_tasks.families import DETECTION, FAMILIES
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report.build import Report
 from medvision_tasks.report.grouping import System
 from medvision_tasks.report.tables import SOURCE_BASELINE, Table
@@ -140,7 +141,9 @@ def box_size_lines(
     return _save(fig, path)
 
 
-def error_distributions(systems: Mapping[System, Mapping[str, list[dict]]], family: str, path: Path) -> Path | None:
+def error_distributions(
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str, path: Path
+) -> Path | None:
     """Per model, the spread of per-doc errors: IoU (detection) or relative error (T/L, A/D).
 
     Parse failures are left out (they have no error; SR counts them); detection failures
@@ -148,13 +151,11 @@ def error_distributions(systems: Mapping[System, Mapping[str, list[dict]]], fami
     """
     names, data = [], []
     for system, families in systems.items():
-        records = [r for r in families.get(family, []) if r.get("parsed")]
+        records = [r for r in families.get(family, []) if r.parsed]
         if family == DETECTION:
-            values = [100.0 * float(r["iou"]) for r in records]
+            values = [100.0 * r.iou for r in records]
         else:
-            values = [
-                100.0 * float(r["rel_error"]) for r in records if r.get("rel_error") is not None and r["rel_error"] > 0
-            ]
+            values = [100.0 * r.rel_error for r in records if r.rel_error > 0]
         if values:
             names.append(system.name)
             data.append(values)
