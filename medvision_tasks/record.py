@@ -19,10 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medvision_tasks.families import DETECTION, FAMILY_NAMES, get_family
-
-UNKNOWN_POLICY = "unknown"
-"""``image_policy`` of a record whose prompt left no entry in the prompt ledger: what the model
-was told about image and pixel size is not known (``image_size`` and ``pixel_size`` are null)."""
+from medvision_tasks.ledger import UNKNOWN_POLICY
 
 BOX_SCORES = ("iou", "f1", "precision", "recall")
 """Per-doc scores of a box answer, fractions in [0, 1]; 0 for a parse failure."""
@@ -47,7 +44,8 @@ class DocRecord:
         metric_type: "box", "size", "distance" or "angle".
         unit: the unit of ``target`` and ``abs_error``: "mm", "degree", or None for boxes.
         image_policy: the image policy the prompt was built under (:mod:`medvision_tasks.spacing`),
-            or :data:`UNKNOWN_POLICY`.
+            or ``"unknown"`` when the prompt ledger holds no entry for it
+            (:mod:`medvision_tasks.ledger`).
         slice_size: the slice's own ``(H, W)`` in pixels.
         image_size: the ``(H, W)`` in pixels the model was shown (and T/L, A/D prompts stated);
             None when unknown.
@@ -123,7 +121,7 @@ class DocRecord:
         """Read and check a record written by :meth:`to_dict` (this or an earlier version).
 
         Records written before a field existed still read: a missing ``image_policy`` is
-        :data:`UNKNOWN_POLICY`, a missing ``slice_size`` is the stated ``image_size``.
+        ``"unknown"``, a missing ``slice_size`` is the stated ``image_size``.
 
         Args:
             data: the JSON object.

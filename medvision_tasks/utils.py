@@ -1,12 +1,12 @@
 """lmms-eval hooks of the MedVision tasks: thin glue over the protocol modules.
 
 The task YAMLs (``yaml_tasks/``) name these functions with ``!function medvision_tasks.utils.<fn>``
-so that lmms-eval imports this module once and every hook shares one slice store.
+so that lmms-eval imports this module once and every hook shares one slice store (:data:`SLICES`)
+and one prompt ledger (:data:`LEDGER`: what each prompt stated, read back into its answer's record).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 
 import datasets
@@ -15,23 +15,20 @@ from PIL import Image
 from medvision_tasks import metrics
 from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, load_documents, sample_dir
 from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILIES, get_family
+from medvision_tasks.ledger import PromptLedger, Stated
 from medvision_tasks.parsing import parse_answer
 from medvision_tasks.planes import PLANES
 from medvision_tasks.prompts import SYSTEM_PROMPT, doc_prompt
-from medvision_tasks.record import BOX_SCORES, UNKNOWN_POLICY, DocRecord
+from medvision_tasks.record import BOX_SCORES, DocRecord
 from medvision_tasks.rendering import render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
 from medvision_tasks.volumes import SliceStore, VolumeReadError
 
 SLICES = SliceStore()
+LEDGER = PromptLedger()
 SYSTEM_PROMPT_ENV = "MEDVISION_SYSTEM_PROMPT"
 # Metric names as they appear in hook names: YAML `!function` needs identifiers.
 _METRIC_SPELLING = {"iou>0.5": "iou_above_half", "mre<0.1": "mre_below_tenth"}
-
-# What each prompt stated (image size, pixel size, policy), keyed by doc; process_results gets no
-# model kwargs, so the record of a doc reads back what its prompt said.
-_stated: dict[tuple[str, str], tuple[tuple[int, int] | None, tuple[float, float] | None, str]] = {}
-_stated_lock = threading.Lock()
 
 
 # --- process_docs: one per task selection (family x plane) --------------------------------------
@@ -52,6 +49,7 @@ def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], d
                 f"no {family} docs on the {plane or 'any'} plane in {docs_file(root or sample_dir(), family)}: "
                 "this task has nothing to evaluate"
             )
+        LEDGER.forget(family, (doc["doc_key"] for doc in docs))
         for doc in docs:
             SLICES.register(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
         return datasets.Dataset.from_list(docs)
@@ -99,8 +97,8 @@ def medvision_doc_to_visual(doc: Mapping, lmms_eval_specific_kwargs: dict | None
 def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> str:
     seen, pixel, policy_name = _seen_geometry(doc, lmms_eval_specific_kwargs)
     family = doc["family"]
-    with _stated_lock:
-        _stated[(family, doc["doc_key"])] = (tuple(seen), None if family == DETECTION else tuple(pixel), policy_name)
+    # Detection prompts state no pixel size (relative coordinates).
+    LEDGER.note(family, doc["doc_key"], Stated(seen, None if family == DETECTION else pixel, policy_name))
     return doc_prompt(doc, image_size_hw=seen, pixel_size_hw=pixel, cot=cot)
 
 
@@ -157,8 +155,7 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
         require_answer_tag=cot,
         allow_negative=family.allows_negative,
     )
-    stated = _stated.get((family.name, doc["doc_key"]), (None, None, UNKNOWN_POLICY))
-    image_size, pixel_size, policy_name = stated
+    stated = LEDGER.stated(family.name, doc["doc_key"])
     if family.name == DETECTION:
         box = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
         scores = {name: float(box.get(name, 0.0)) for name in BOX_SCORES}
@@ -179,10 +176,10 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
         modality=doc.get("modality") or "",
         metric_type=family.metric_type_of(profile),
         unit=profile.get("metric_unit") if family.name != DETECTION else None,
-        image_policy=policy_name,
+        image_policy=stated.image_policy,
         slice_size=(int(doc["image_size_2d"][0]), int(doc["image_size_2d"][1])),
-        image_size=image_size,
-        pixel_size=pixel_size,
+        image_size=stated.image_size,
+        pixel_size=stated.pixel_size,
         parsed=prediction is not None,
         prediction=None if prediction is None else tuple(prediction),
         target=tuple(doc["target"]),

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from medvision_tasks.record import UNKNOWN_POLICY, DocRecord
+from medvision_tasks.ledger import UNKNOWN_POLICY
+from medvision_tasks.record import DocRecord
 from tests.helpers.records import detection_record, measurement_record
 
 # A T/L answer (12, 6) to a target of (15, 5): errors |12-15| = 3 and |6-5| = 1 mm, mean 2 mm;

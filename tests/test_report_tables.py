@@ -312,13 +312,19 @@ def test_measurements_under_the_default_image_policy_are_flagged(tmp_path):
 
     unmapped = [{**record, "image_policy": "unmapped_native"} for record in alpha_tl()]
     mapped = [{**record, "image_policy": "qwen2_5_vl"} for record in alpha_tl()]
+    unrecorded = [
+        {**record, "image_policy": "unknown", "image_size": None, "pixel_size": None} for record in alpha_tl()
+    ]
     write_run(tmp_path, "unknown_vlm", "", "d1", {"medvision_tl": (unmapped, ALPHA_TL_REPORTED)})
     write_run(tmp_path, "qwen2_5_vl", "", "d2", {"medvision_tl": (mapped, ALPHA_TL_REPORTED)})
+    write_run(tmp_path, "scored_elsewhere", "", "d3", {"medvision_tl": (unrecorded, ALPHA_TL_REPORTED)})
     headline = build_report(read_runs([tmp_path], progress=False), ReportOptions(n_bootstrap=0)).headline
     (note,) = [n for n in headline[1].notes if n.startswith("Unverified spacing")]
     assert "unknown_vlm ran under the default image policy `unmapped_native`" in note
     assert "qwen2_5_vl" not in note.split("ran under")[0]
-    assert not any(n.startswith("Unverified spacing") for n in headline[2].notes)  # no A/D runs
+    (unknown,) = [n for n in headline[1].notes if n.startswith("Unknown stated geometry")]
+    assert unknown.startswith("Unknown stated geometry: records of scored_elsewhere carry no entry")
+    assert not any(n.startswith(("Unverified spacing", "Unknown")) for n in headline[2].notes)  # no A/D runs
 
 
 def test_random_boxes_are_drawn_on_the_slice_grid_not_the_stated_size():

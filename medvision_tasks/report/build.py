@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from medvision_tasks.chance import doc_rng, random_box
 from medvision_tasks.families import ANGLE_DISTANCE, BOX_METRICS, DETECTION, FAMILIES, MEASUREMENT_METRICS, TUMOR_LESION
+from medvision_tasks.ledger import UNKNOWN_POLICY
 from medvision_tasks.metrics import aggregate, box_scores
 from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
 from medvision_tasks.record import DocRecord
@@ -503,26 +504,40 @@ def consistency_table(runs: Sequence[Run]) -> Table:
     return table
 
 
-def unverified_spacing_note(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> str | None:
-    """A warning naming the models whose measurement prompts stated unverified pixel sizes.
+def _systems_under_policy(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str, policy: str) -> str:
+    """Names of the systems with a record of ``family`` made under ``policy``, comma separated."""
+    names = {
+        system.name
+        for system, families in systems.items()
+        if any(record.image_policy == policy for record in families.get(family, []))
+    }
+    return ", ".join(sorted(names))
 
-    A model with no image policy for its ``--model`` name runs under the default policy: its
-    prompts state the slice's native size, which is wrong if its processor resized the image.
+
+def stated_geometry_notes(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> list[str]:
+    """Warnings naming the models whose measurement prompts stated sizes nobody can vouch for.
+
+    - Under the default policy (no policy for the ``--model`` name), prompts state the slice's
+      native size, which is wrong if the model's processor resized the image.
+    - Under the ``unknown`` policy, nothing recorded what the prompt stated (the prompt was built
+      by other code or in another process; :mod:`medvision_tasks.ledger`).
     """
-    names = sorted(
-        {
-            system.name
-            for system, families in systems.items()
-            if any(record.image_policy == DEFAULT_POLICY for record in families.get(family, []))
-        }
-    )
-    if not names:
-        return None
-    return (
-        f"Unverified spacing: {', '.join(names)} ran under the default image policy `{DEFAULT_POLICY}` (no policy "
-        "for its --model name): its prompts stated the native slice size and pixel size, which are wrong if its "
-        "processor resized the image. Name the policy with MEDVISION_IMAGE_POLICY (README, 'Scoring the baselines')."
-    )
+    notes = []
+    unmapped = _systems_under_policy(systems, family, DEFAULT_POLICY)
+    if unmapped:
+        notes.append(
+            f"Unverified spacing: {unmapped} ran under the default image policy `{DEFAULT_POLICY}` (no policy for "
+            "its --model name): its prompts stated the native slice size and pixel size, which are wrong if its "
+            "processor resized the image. Name the policy with MEDVISION_IMAGE_POLICY (docs/models.md)."
+        )
+    unknown = _systems_under_policy(systems, family, UNKNOWN_POLICY)
+    if unknown:
+        notes.append(
+            f"Unknown stated geometry: records of {unknown} carry no entry of what their prompts stated (image policy "
+            f"`{UNKNOWN_POLICY}`, no stated sizes): the prompts were not built by this package's hooks in the process "
+            "that scored the answers, so whether their millimetres match the image shown cannot be checked."
+        )
+    return notes
 
 
 def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> Report:
@@ -554,9 +569,7 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
                 f"Published rows: numbers of the paper ({CITATION}) on its full test split, ranked among themselves."
             )
     for table, family in zip(report.headline[1:], (TUMOR_LESION, ANGLE_DISTANCE)):
-        note = unverified_spacing_note(systems, family)
-        if note:
-            table.notes.append(note)
+        table.notes.extend(stated_geometry_notes(systems, family))
     report.per_label = [t for t in (per_label_table(systems, f) for f in FAMILIES) if t is not None]
     report.planes = [t for t in (planes_table(systems, f, options) for f in FAMILIES) if t is not None]
     report.box_size = box_size_table(systems, options)
