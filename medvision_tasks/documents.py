@@ -206,7 +206,7 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     if problems:
         return problems
     names = metadata.lookup(doc, family)
-    name_fields = get_family(family).name_fields
+    name_fields = get_family(family).asks.name_fields
     for field in name_fields + DESCRIPTIVE_FIELDS:
         if doc.get(field) in (None, "", []):
             doc[field] = names.get(field, "" if field in DESCRIPTIVE_FIELDS else None)

@@ -16,7 +16,8 @@ ad         a landmark distance, or an   1 value in mm or degrees           landm
 
 Everything that differs by family (task names, the public ``taskType`` spellings it accepts,
 answer count, metrics, units, titles, the random baseline's printed decimals) is a field of its
-:class:`Family` below; code asks the table instead of keeping its own per-family dict.
+:class:`Family` in the table :data:`FAMILIES`; code asks the table instead of keeping its own
+per-family dict.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from medvision_tasks.planes import PLANES
 
 DETECTION = "detection"
 TUMOR_LESION = "tl"
@@ -42,6 +45,42 @@ METRIC_UNITS: Mapping[str, str | None] = MappingProxyType(
 
 
 @dataclass(frozen=True)
+class Answer:
+    """The numbers an answer carries.
+
+    Attributes:
+        count: how many numbers (box corners; major, minor; one value).
+        decimals: decimals the random baseline prints: 6 keeps the whole-pixel edges of images up
+            to ~10^5 pixels distinct; mm and degrees need no more than 0.01.
+        allows_negative: whether a negative value is readable (distances and angles are never
+            negative, so a negative one is a parse failure).
+    """
+
+    count: int
+    decimals: int
+    allows_negative: bool = True
+
+
+@dataclass(frozen=True)
+class Asks:
+    """What a family's question is about: a mask label, or a measurement between landmarks.
+
+    Attributes:
+        name_fields: doc fields naming it; the prompts need them.
+        uses_mask: built from label masks (else from landmark files).
+        per_plane_tasks: one task per plane (else one task over every plane).
+    """
+
+    name_fields: tuple[str, ...]
+    uses_mask: bool
+    per_plane_tasks: bool
+
+
+LABEL = Asks(name_fields=("label_name",), uses_mask=True, per_plane_tasks=True)
+MEASUREMENT = Asks(name_fields=("measurement_name", "landmark_names"), uses_mask=False, per_plane_tasks=False)
+
+
+@dataclass(frozen=True)
 class Family:
     """One family of MedVision questions.
 
@@ -49,43 +88,37 @@ class Family:
         name: its id in docs, records, task hooks and file names (``detection.jsonl``).
         title: the human name, in task aliases and report titles.
         task_stem: task names are ``medvision_<task_stem>[_cot][_<plane>]``.
-        task_type: the public ``taskType`` the builder writes.
-        task_type_aliases: other ``taskType`` spellings read as this family: the public MedVision
-            data's (``Box-Size``, ``Tumor-Lesion-Size``, ``Biometrics-From-Landmarks[-Distance|
-            -Angle]``) and the upstream code's (``BoxSize``).
-        answer_count: how many numbers an answer carries.
-        answer_decimals: decimals the random baseline prints: 6 keeps the whole-pixel edges of
-            images up to ~10^5 pixels distinct; mm and degrees need no more than 0.01.
-        allows_negative: whether a negative answer value is readable (distances and angles are
-            never negative, so a negative one is a parse failure).
+        task_types: every ``taskType`` read as this family: first the one the builder writes,
+            then the public MedVision data's spellings (``Box-Size``, ``Tumor-Lesion-Size``,
+            ``Biometrics-From-Landmarks[-Distance|-Angle]``) and the upstream code's
+            (``BoxSize``, ``TumorLesionSize``).
+        answer: the numbers an answer carries.
         metrics: metric names of its tasks, in results-table order.
         metric_types: the ``metric_type`` its records carry; a family with one fixed type has one
             entry, A/D takes it from the doc (``distance`` or ``angle``).
-        uses_mask: built from label masks (detection, T/L) rather than from landmarks (A/D).
-        per_plane_tasks: one task per plane (detection, T/L) or one task over every plane (A/D).
-        name_fields: doc fields naming what is asked; the prompts need them.
+        asks: what a question is about (:data:`LABEL` or :data:`MEASUREMENT`).
         target_fields: public doc fields holding the ground truth.
     """
 
     name: str
     title: str
     task_stem: str
-    task_type: str
-    task_type_aliases: tuple[str, ...]
-    answer_count: int
-    answer_decimals: int
-    allows_negative: bool
+    task_types: tuple[str, ...]
+    answer: Answer
     metrics: tuple[str, ...]
     metric_types: tuple[str, ...]
-    uses_mask: bool
-    per_plane_tasks: bool
-    name_fields: tuple[str, ...]
+    asks: Asks
     target_fields: tuple[str, ...]
 
     @property
-    def task_types(self) -> tuple[str, ...]:
-        """Every ``taskType`` read as this family, the one the builder writes first."""
-        return (self.task_type, *self.task_type_aliases)
+    def task_type(self) -> str:
+        """The ``taskType`` the builder writes."""
+        return self.task_types[0]
+
+    @property
+    def task_planes(self) -> tuple[str | None, ...]:
+        """The planes it has a task for; None stands for one task over every plane."""
+        return PLANES if self.asks.per_plane_tasks else (None,)
 
     def metric_type_of(self, biometric_profile: Mapping | None) -> str | None:
         """The record's ``metric_type``: the family's own, else the doc's (A/D)."""
@@ -94,70 +127,32 @@ class Family:
         return (biometric_profile or {}).get("metric_type")
 
 
-FAMILIES: Mapping[str, Family] = MappingProxyType(
-    {
-        family.name: family
-        for family in (
-            Family(
-                name=DETECTION,
-                title="Detection",
-                task_stem="detect",
-                task_type="BoxCoordinate",
-                task_type_aliases=("Box-Size", "BoxSize"),
-                answer_count=4,
-                answer_decimals=6,
-                allows_negative=True,
-                metrics=BOX_METRICS,
-                metric_types=("box",),
-                uses_mask=True,
-                per_plane_tasks=True,
-                name_fields=("label_name",),
-                target_fields=("label", "bounding_boxes"),
-            ),
-            Family(
-                name=TUMOR_LESION,
-                title="Tumor/lesion size",
-                task_stem="tl",
-                task_type="TumorLesionSize",
-                task_type_aliases=("Tumor-Lesion-Size",),
-                answer_count=2,
-                answer_decimals=2,
-                allows_negative=True,
-                metrics=MEASUREMENT_METRICS,
-                metric_types=("size",),
-                uses_mask=True,
-                per_plane_tasks=True,
-                name_fields=("label_name",),
-                target_fields=("label", "biometric_profile"),
-            ),
-            Family(
-                name=ANGLE_DISTANCE,
-                title="Angle/distance",
-                task_stem="ad",
-                task_type="BiometricsFromLandmarks",
-                task_type_aliases=(
-                    "Biometrics-From-Landmarks",
-                    "Biometrics-From-Landmarks-Distance",
-                    "Biometrics-From-Landmarks-Angle",
-                    "BiometricsFromLandmarks-Distance",
-                    "BiometricsFromLandmarks-Angle",
-                ),
-                answer_count=1,
-                answer_decimals=2,
-                allows_negative=False,
-                metrics=MEASUREMENT_METRICS,
-                metric_types=("distance", "angle"),
-                uses_mask=False,
-                per_plane_tasks=False,
-                name_fields=("measurement_name", "landmark_names"),
-                target_fields=("biometric_profile",),
-            ),
-        )
-    }
+_AD_TASK_TYPES = (
+    "BiometricsFromLandmarks",
+    "Biometrics-From-Landmarks",
+    "Biometrics-From-Landmarks-Distance",
+    "Biometrics-From-Landmarks-Angle",
+    "BiometricsFromLandmarks-Distance",
+    "BiometricsFromLandmarks-Angle",
 )
+
+# One family per row (kept as a table: ruff would put every argument on its own line).
+# fmt: off
+FAMILIES: Mapping[str, Family] = MappingProxyType({family.name: family for family in (
+    #      name            title                task stem  taskType spellings (the builder writes the first)
+    #      answer, metrics, metric types, what is asked, target fields
+    Family(DETECTION,      "Detection",         "detect",  ("BoxCoordinate", "Box-Size", "BoxSize"),
+           Answer(count=4, decimals=6), BOX_METRICS, ("box",), LABEL, ("label", "bounding_boxes")),
+    Family(TUMOR_LESION,   "Tumor/lesion size", "tl",      ("TumorLesionSize", "Tumor-Lesion-Size"),
+           Answer(count=2, decimals=2), MEASUREMENT_METRICS, ("size",), LABEL, ("label", "biometric_profile")),
+    Family(ANGLE_DISTANCE, "Angle/distance",    "ad",      _AD_TASK_TYPES,
+           Answer(count=1, decimals=2, allows_negative=False), MEASUREMENT_METRICS, ("distance", "angle"),
+           MEASUREMENT, ("biometric_profile",)),
+)})
+# fmt: on
 """Every family by name, in the order tasks, files and report tables list them."""
 FAMILY_NAMES = tuple(FAMILIES)
-MASK_FAMILIES = tuple(name for name, family in FAMILIES.items() if family.uses_mask)
+MASK_FAMILIES = tuple(name for name, family in FAMILIES.items() if family.asks.uses_mask)
 
 _FAMILY_OF_TASK_TYPE = {task_type: family for family in FAMILIES.values() for task_type in family.task_types}
 

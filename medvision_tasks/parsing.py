@@ -35,7 +35,7 @@ def parse_answer(
 
     Args:
         response: the model's generated text.
-        count: how many numbers to keep (a family's ``answer_count``, :mod:`medvision_tasks.families`).
+        count: how many numbers to keep (a family's ``answer.count``, :mod:`medvision_tasks.families`).
         require_answer_tag: read only inside the first ``<answer>...</answer>`` (CoT prompts);
             a response without a complete tag is a failure. False reads the whole response
             (plain prompts).

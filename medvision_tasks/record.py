@@ -170,8 +170,8 @@ class DocRecord:
             image_size=image_size,
             pixel_size=reader.pair("pixel_size", float),
             parsed=parsed,
-            prediction=reader.numbers("prediction", family.answer_count) if parsed else None,
-            target=reader.numbers("target", family.answer_count, required=True),  # type: ignore[arg-type]
+            prediction=reader.numbers("prediction", family.answer.count) if parsed else None,
+            target=reader.numbers("target", family.answer.count, required=True),  # type: ignore[arg-type]
             **values,
         )
 

@@ -17,7 +17,6 @@ from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, e
 from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILIES, get_family
 from medvision_tasks.ledger import PromptLedger, Stated
 from medvision_tasks.parsing import parse_answer
-from medvision_tasks.planes import PLANES
 from medvision_tasks.prompts import SYSTEM_PROMPT, doc_prompt
 from medvision_tasks.record import BOX_SCORES, DocRecord
 from medvision_tasks.rendering import render_slice
@@ -61,7 +60,7 @@ def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], d
 # One hook per task selection of the family table (e.g. medvision_process_docs_detection_axial,
 # medvision_process_docs_ad_all), under the names the generated task YAMLs use.
 for _family in FAMILIES.values():
-    for _plane in PLANES if _family.per_plane_tasks else (None,):
+    for _plane in _family.task_planes:
         globals()[process_docs_hook(_family.name, _plane)] = _docs_hook(_family.name, _plane)
 del _family, _plane
 
@@ -151,9 +150,9 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
     profile = doc.get("biometric_profile") or {}
     prediction = parse_answer(
         response,
-        family.answer_count,
+        family.answer.count,
         require_answer_tag=cot,
-        allow_negative=family.allows_negative,
+        allow_negative=family.answer.allows_negative,
     )
     stated = LEDGER.stated(family.name, doc["doc_key"])
     if family.name == DETECTION:

@@ -60,7 +60,7 @@ def answer_for_doc(doc: Mapping, seed: int, where: str = "doc") -> str:
     elif family == ANGLE_DISTANCE:
         metric_type = _doc_field(_doc_field(doc, "biometric_profile", where), "metric_type", where)
     values = random_answer(seed, doc_key, family, image_size_hw=image_size, metric_type=metric_type)
-    decimals = get_family(family).answer_decimals
+    decimals = get_family(family).answer.decimals
     return "<answer>" + ",".join(f"{value:.{decimals}f}" for value in values) + "</answer>"
 
 

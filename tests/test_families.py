@@ -28,8 +28,8 @@ def test_three_families_in_task_order():
 )
 def test_each_family_as_the_benchmark_defines_it(name, stem, answers, negatives, per_plane, title):
     family = get_family(name)
-    assert (family.task_stem, family.answer_count, family.allows_negative) == (stem, answers, negatives)
-    assert (family.per_plane_tasks, family.title) == (per_plane, title)
+    assert (family.task_stem, family.answer.count, family.answer.allows_negative) == (stem, answers, negatives)
+    assert (family.asks.per_plane_tasks, family.title) == (per_plane, title)
 
 
 def test_metrics_per_family_and_their_union():
@@ -61,12 +61,14 @@ def test_other_task_types_belong_to_no_family(task_type):
     assert family_of_task_type(task_type) is None
 
 
-def test_the_builder_writes_the_first_task_type():
-    assert [family.task_types[0] for family in FAMILIES.values()] == [
+def test_the_builder_writes_the_first_task_type_and_tasks_exist_per_plane():
+    assert [family.task_type for family in FAMILIES.values()] == [
         "BoxCoordinate",
         "TumorLesionSize",
         "BiometricsFromLandmarks",
     ]
+    assert get_family("tl").task_planes == ("axial", "coronal", "sagittal")
+    assert get_family("ad").task_planes == (None,)
 
 
 def test_metric_types_and_their_units():

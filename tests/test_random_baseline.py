@@ -89,8 +89,9 @@ def test_answers_parse_for_plain_and_cot_prompts(doc, cot):
     text = random_baseline.answer_for_doc(doc, seed=0)
     assert text.startswith("<answer>") and text.endswith("</answer>")
     family = get_family(doc["family"])
-    values = parse_answer(text, family.answer_count, require_answer_tag=cot, allow_negative=family.allows_negative)
-    assert values is not None and len(values) == family.answer_count
+    answer = family.answer
+    values = parse_answer(text, answer.count, require_answer_tag=cot, allow_negative=answer.allows_negative)
+    assert values is not None and len(values) == answer.count
     metric_type = (doc.get("biometric_profile") or {}).get("metric_type")
     expected = random_answer(
         0, doc["doc_key"], doc["family"], image_size_hw=doc.get("image_size_2d"), metric_type=metric_type

@@ -19,7 +19,7 @@ import yaml
 
 from medvision_tasks.families import FAMILIES, Family
 from medvision_tasks.metrics import LOWER_IS_BETTER
-from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
+from medvision_tasks.planes import IN_DISTRIBUTION_PLANE
 from medvision_tasks.spacing import DEFAULT_POLICY, MODEL_POLICIES
 from medvision_tasks.utils import aggregation_hook, process_docs_hook
 
@@ -53,11 +53,6 @@ def hook(name: str) -> _Function:
 
 def _dump(config: dict) -> str:
     return HEADER + yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=120)
-
-
-def task_planes(family: Family) -> tuple[str | None, ...]:
-    """The planes a family has a task for; None stands for one task over every plane."""
-    return PLANES if family.per_plane_tasks else (None,)
 
 
 def task_name(family: Family, cot: bool, plane: str | None) -> str:
@@ -129,7 +124,7 @@ def generated_files() -> dict[str, str]:
     for family in FAMILIES.values():
         files[f"_{family.name}_yaml"] = _dump(family_template(family))
         for cot in (False, True):
-            for plane in task_planes(family):
+            for plane in family.task_planes:
                 files[f"{task_name(family, cot, plane)}.yaml"] = _dump(task_config(family, cot, plane))
     return files
 
