@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         print(task_folder())
         return 0
     if command == "prepare":
-        from medvision_tasks.prepare import main as prepare_main
+        from medvision_tasks.builder.cli import main as prepare_main
 
         return prepare_main(rest)
     if command == "report":
