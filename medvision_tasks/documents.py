@@ -302,7 +302,7 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
         more = f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
         message = f"{len(errors)} MedVision doc(s) cannot be evaluated:\n  {shown}{more}"
         if env_flag(SKIP_INVALID_ENV):
-            logger.warning("%s\nDropped because %s is set.", message, SKIP_INVALID_ENV)
+            logger.warning("MedVision: %s\nDropped because %s is set.", message, SKIP_INVALID_ENV)
         else:
             raise MedVisionDataError(f"{message}\nFix them, or set {SKIP_INVALID_ENV}=1 to drop them.")
     return docs

@@ -274,7 +274,7 @@ def _warn_unmapped_once() -> None:
     if not _warned_unmapped:
         _warned_unmapped = True
         logger.warning(
-            "medvision: no image policy is known for this --model, so slices are handed over at "
+            "MedVision: no image policy is known for this --model, so slices are handed over at "
             "their own size (policy %r); if the model's processor resizes them, the image and "
             "pixel sizes stated in T/L and A/D prompts are wrong. Set %s to the model's policy "
             "(%s); see the README section 'Scoring the baselines'",

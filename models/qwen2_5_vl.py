@@ -320,7 +320,7 @@ class MedVisionQwen2_5_VL(lmms):
                 )
                 if self.on_mismatch == "error":
                     raise SizeMismatchError(message)
-                eval_logger.warning(message)
+                eval_logger.warning(f"MedVision: {message}")
 
     def _log_check(self, check: SizeCheck, system_prompt_in_chat: bool) -> None:
         if self.size_log is None:
@@ -334,11 +334,11 @@ class MedVisionQwen2_5_VL(lmms):
         mismatched = [check for check in self.size_checks if not check.ok]
         if mismatched:
             eval_logger.warning(
-                f"{type(self).__name__}: {len(mismatched)} of {len(self.size_checks)} images mismatched"
+                f"MedVision: {type(self).__name__}: {len(mismatched)} of {len(self.size_checks)} images mismatched"
             )
         else:
             eval_logger.info(
-                f"{type(self).__name__}: all {len(self.size_checks)} images seen at the handed and stated size"
+                f"MedVision: {type(self).__name__}: all {len(self.size_checks)} images seen at the handed and stated size"
             )
 
 

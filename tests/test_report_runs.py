@@ -157,7 +157,7 @@ def test_bad_samples_lines_name_file_and_line(tmp_path, mutate, message):
 def test_cli_reports_unusable_input_with_exit_status_2(tmp_path, capsys):
     assert main([str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("medvision-tasks report: error: ") and "no lmms-eval results" in err
+    assert err.startswith("MedVision error: report: ") and "no lmms-eval results" in err
 
 
 def test_cli_writes_tables_markdown_csv_and_html(tmp_path, capsys):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
+from medvision_tasks import messages
 from medvision_tasks.builder.driver import prepare
 from medvision_tasks.builder.layout import SPLITS, SUMMARY_FILE
 from medvision_tasks.builder.manifest import ManifestError
@@ -66,17 +66,16 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
         )
     except ManifestError as error:
-        print(f"prepare: {error}", file=sys.stderr)
+        messages.error(str(error))
         return 2
     for message in report.errors:
-        print(f"prepare: {message}", file=sys.stderr)
+        messages.error(message)
     counts = ", ".join(
         f"{split} " + " ".join(f"{f}={n}" for f, n in report.doc_counts[split].items()) for split in SPLITS
     )
     skipped = report.summary["skips"]["total"]
-    print(
-        f"prepare: {report.out_dir}: {counts}; {skipped} skipped (see {SUMMARY_FILE}); "
-        f"cases built {report.cases_built}, reused {report.cases_reused}, failed {report.cases_failed}",
-        file=sys.stderr,
+    messages.info(
+        f"prepare wrote {report.out_dir}: {counts}; {skipped} skipped (see {SUMMARY_FILE}); "
+        f"cases built {report.cases_built}, reused {report.cases_reused}, failed {report.cases_failed}"
     )
     return 1 if report.errors else 0

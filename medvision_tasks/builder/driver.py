@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medvision_tasks import messages
 from medvision_tasks.builder.cache import BUILDER_VERSION, case_cache_key, load_cached, prune_cache, store_cached
 from medvision_tasks.builder.case import build_case
 from medvision_tasks.builder.importer import IMPORTED, Importer
@@ -119,7 +120,7 @@ def prepare(
             todo.append((index, case))
     reused = len(manifest.cases) - len(todo)
     if reused and progress:
-        print(f"prepare: reusing {reused} cached case(s) from {out / CACHE_DIR}", file=sys.stderr)
+        messages.info(f"prepare: reusing {reused} cached case(s) from {out / CACHE_DIR}")
     for index, result in _run_cases(todo, out, workers, progress):
         results[index] = result
         if use_cache and not result.fatal:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``medvision-tasks report RUN_DIR... --out DIR [--paper] [--seed S] [--bootstrap N]``.
+    """``medvision-tasks report RUN_DIR... [--out DIR] [--paper] [--seed S] [--bootstrap N]``.
 
     Args:
         argv: the arguments after ``report``; default ``sys.argv[1:]``.

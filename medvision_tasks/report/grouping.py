@@ -198,7 +198,7 @@ def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[DocRecor
             key = (System(run.model, task.cot), task.task)
             if key in latest:
                 logger.warning(
-                    "%s: task %s was read from two runs; using %s (later) over %s",
+                    "MedVision: %s: task %s was read from two runs; using %s (later) over %s",
                     key[0].name,
                     task.task,
                     run.results_path,
@@ -218,7 +218,7 @@ def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[DocRecor
                 overlap = seen_later.intersection(identities)
                 if overlap:
                     logger.warning(
-                        "%s: %d docs of %s are also in a later task; keeping the later records",
+                        "MedVision: %s: %d docs of %s are also in a later task; keeping the later records",
                         system.name,
                         len(overlap),
                         task.task,
