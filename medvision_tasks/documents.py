@@ -1,6 +1,6 @@
 """MedVision documents: where they come from, what they must hold, and their targets.
 
-A doc is one question about one 2D slice, in the public MedVision field layout (SPEC section 2)
+A doc is one question about one 2D slice, in the public MedVision field layout (docs/data.md)
 plus the names the prompts need (``label_name``, ``image_description``, ``modality``, and for
 angle/distance ``measurement_name`` and ``landmark_names``), so no outside code is needed.
 
@@ -162,7 +162,7 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
         (r0, c0), (r1, c1) = boxes[0]["min_coords"][:2], boxes[0]["max_coords"][:2]
         box = (int(r0), int(c0), int(r1), int(c1))
         if r1 <= r0 or c1 <= c0:
-            # Relative corners use the inclusive max (SPEC 7): a one-pixel side has zero area.
+            # Relative corners use the inclusive max (as the benchmark did): a one-pixel side has zero area.
             problems.append(f"bounding box {list(box)} has zero area")
             return None
         size = doc["image_size_2d"]

@@ -1,4 +1,4 @@
-"""Per-doc scores and their aggregation over a task (SPEC section 8).
+"""Per-doc scores and their aggregation over a task (the benchmark's definitions, below).
 
 Per doc, :func:`box_scores` (detection) and :func:`measurement_errors` (T/L, A/D) fill the
 per-doc record (:class:`medvision_tasks.record.DocRecord`); :func:`aggregate` summarises a task's
@@ -13,7 +13,7 @@ recall      mean over all docs of inter / A_target (failure = 0)   %
 precision   mean over all docs of inter / A_pred (failure = 0)     %
 f1          mean over all docs of 2 inter / (A_pred + A_target)    %
 iou         mean over all docs of inter / union (failure = 0)      %
-iou>0.5     share of all docs with IoU >= 0.5 (SPEC: "IoU>0.5")    %
+iou>0.5     share of all docs with IoU >= 0.5 (paper: "IoU>0.5")   %
 sr          parsed docs / all docs                                 %
 mae         mean over *parsed* docs of mean |p - t|                target's unit (mm, degree)
 mre         mean over *parsed* docs of mean |p - t| / t            %

@@ -1,4 +1,4 @@
-"""Reading the numbers out of a model's answer (SPEC section 6).
+"""Reading the numbers out of a model's answer, as the benchmark did.
 
 The rule is the benchmark's: collect every match of ``-?\\d+\\.?\\d*`` and keep the last ``count``
 of them, inside the first ``<answer>...</answer>`` for CoT prompts, in the whole response for

@@ -1,4 +1,4 @@
-"""Prompts of the MedVision benchmark (SPEC section 4): plain and chain-of-thought (CoT).
+"""Prompts of the MedVision benchmark: plain and chain-of-thought (CoT) (docs/fidelity.md).
 
 Every prompt is built from up to four blocks, each a header line and its text:
 ``Task:`` / ``Additional information:`` / ``Format requirement:`` / ``Reasoning steps:``.
@@ -8,7 +8,7 @@ from the MedVision-V0-7B model card (sections 4.1 and 4.2), which MedVision-V0 w
 
 Conventions (docs/ARCHITECTURE.md): ``image_size_hw`` is ``(H, W)`` in pixels and
 ``pixel_size_hw`` is ``(ph, pw)`` in mm, row then column; the sentences themselves state width
-first. Both must describe the image *as the model sees it* (SPEC section 5); callers get them
+first. Both must describe the image *as the model sees it* (docs/models.md); callers get them
 from :mod:`medvision_tasks.spacing`.
 
 Pixel sizes are always stated in millimeters: they are lengths whatever the answer's unit. For

@@ -1,4 +1,4 @@
-"""Slice rendering as the MedVision benchmark did it (SPEC section 3).
+"""Slice rendering as the MedVision benchmark did it (docs/fidelity.md).
 
 The public MedVision-V0 model was trained on images made exactly this way, so the steps are
 kept: take a 2D slice of the RAS+ volume with no transpose, flip or rotation; optionally reshape

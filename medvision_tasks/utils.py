@@ -102,7 +102,7 @@ def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> 
 
 
 def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
-    """The benchmark's plain prompt (SPEC section 4)."""
+    """The benchmark's plain prompt."""
     return _prompt(doc, lmms_eval_specific_kwargs, cot=False)
 
 

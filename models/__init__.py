@@ -1,8 +1,12 @@
 """lmms-eval model wrappers shipped with medvision-tasks.
 
-lmms-eval discovers them through the `lmms_eval.models` entry-point group (setup.cfg), which
-points at `manifests`. The manifests are built lazily: lmms-eval loads entry points while its
-own `lmms_eval.models` package is still initialising, so importing it at module top would be
+This folder is ``models/`` in the repository and installs as ``medvision_tasks.models``
+(``package_dir`` in setup.cfg), so ``medvision_tasks.models.qwen2_5_vl`` is ``models/qwen2_5_vl.py``
+and no top-level package named ``models`` is installed.
+
+lmms-eval discovers the wrappers through the `lmms_eval.models` entry-point group (setup.cfg),
+which points at `manifests`. The manifests are built lazily: lmms-eval loads entry points while
+its own `lmms_eval.models` package is still initialising, so importing it at module top would be
 circular.
 
 `--model` names (none shadows a built-in lmms-eval name):

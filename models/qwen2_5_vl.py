@@ -315,7 +315,7 @@ class MedVisionQwen2_5_VL(lmms):
                 message = (
                     f"{type(self).__name__}: the model does not see the image size the task handed over and "
                     f"stated: {check.describe()}. The prompt's pixel size would be off by the resize factor; "
-                    "check the task's image_policy for this --model (MEDVISION_IMAGE_POLICY; README section 'Scoring the baselines') "
+                    "check the task's image_policy for this --model (MEDVISION_IMAGE_POLICY; docs/models.md) "
                     "and this wrapper's min_pixels/max_pixels."
                 )
                 if self.on_mismatch == "error":

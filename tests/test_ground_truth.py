@@ -1,4 +1,4 @@
-"""Ground truth of SPEC 7 on phantoms whose geometry is known on paper.
+"""Ground truth (docs/data.md, "Builder rules") on phantoms whose geometry is known on paper.
 
 Discretisation tolerance of the ellipse fit, derived once and used below: the fit runs through
 the centres of the lesion's boundary pixels (each a foreground pixel with a background

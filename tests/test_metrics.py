@@ -1,4 +1,4 @@
-"""Detection and measurement metrics (SPEC 8), checked against values worked out by hand."""
+"""Detection and measurement metrics (yaml_tasks/README.md, "Metrics"), checked against values worked out by hand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Answer parsing (SPEC 6): a table of model outputs and what each must read as."""
+"""Answer parsing (the benchmark's rule, medvision_tasks/parsing.py): a table of model outputs and what each must read as."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Prompts (SPEC 4): CoT texts as in the MedVision-V0-7B model card, plain texts as in SPEC."""
+"""Prompts: CoT texts as in the MedVision-V0-7B model card, plain texts as the benchmark wrote them (docs/fidelity.md)."""
 
 from __future__ import annotations
 

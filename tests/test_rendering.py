@@ -1,4 +1,4 @@
-"""Slice rendering (SPEC section 3) on arrays whose every value is known."""
+"""Slice rendering (docs/fidelity.md) on arrays whose every value is known."""
 
 import numpy as np
 import pytest

@@ -70,7 +70,7 @@ def default_template() -> dict:
         "output_type": "generate_until",
         "doc_to_visual": hook("medvision_doc_to_visual"),
         "doc_to_target": hook("medvision_doc_to_target"),
-        # Answers are parsed from the raw response, as the benchmark did (SPEC section 6).
+        # Answers are parsed from the raw response, as the benchmark did (medvision_tasks/parsing.py).
         "reasoning_tags": "none",
         "lmms_eval_specific_kwargs": kwargs,
         "metadata": {"version": TASK_VERSION},

@@ -3,7 +3,7 @@
 Modules, one concern each:
 
 - :mod:`.runs`: reading lmms-eval output folders (results JSON, per-doc samples);
-- :mod:`.grouping`: systems, label groups, anatomy vs tumor/lesion, A/D sub-tasks (SPEC 8);
+- :mod:`.grouping`: systems, label groups, anatomy vs tumor/lesion, A/D sub-tasks (docs/report.md);
 - :mod:`.bootstrap`: seeded percentile-bootstrap intervals;
 - :mod:`.build`: every table's numbers; :mod:`.tables`: ranking marks, Markdown, CSV;
 - :mod:`.reference`: the paper's published numbers;

@@ -3,7 +3,7 @@
 Tables (keys are file stems):
 
 - ``table2_detection``: detection on axial (in-distribution) slices, anatomy vs tumor/lesion,
-  each a sample-weighted mean over label groups of >= ``min_group_docs`` docs (SPEC 8).
+  each a sample-weighted mean over label groups of >= ``min_group_docs`` docs (the paper's rule).
 - ``table3_tumor_lesion_size``: T/L on axial slices, all docs.
 - ``table4_angle_distance``: A/D per sub-task (dataset x distance/angle), every plane.
 - ``per_label_<family>``: every label group (label @ modality (plane)) x system.
@@ -69,7 +69,7 @@ class ReportOptions:
     Attributes:
         seed: seed of the bootstrap and of the random-box baseline (non-negative).
         n_bootstrap: bootstrap resamples per headline number; 0 skips the intervals.
-        min_group_docs: Table 2 uses label groups of at least this many docs (SPEC 8: 50).
+        min_group_docs: Table 2 uses label groups of at least this many docs (the paper: 50).
         paper: add the paper's published rows to Tables 2-4.
         random_draws: random boxes drawn per doc for the box-size baseline.
         bin_width: box-size bin width, percent of the image area.

@@ -1,4 +1,4 @@
-"""Who is compared (systems) and over which docs (label groups, subsets) - SPEC section 8.
+"""Who is compared (systems) and over which docs (label groups, subsets), as the paper groups them.
 
 - A *system* is one leaderboard row: a model (as named by :mod:`.runs`) and a prompt variant
   (plain or CoT). Its records of one family are pooled over every task and run that holds
@@ -32,7 +32,7 @@ from medvision_tasks.report.runs import Run, TaskRun
 logger = logging.getLogger(__name__)
 
 MIN_GROUP_DOCS = 50
-"""SPEC 8: Table 2 averages over label groups of at least this many docs."""
+"""The paper's Table 2 averages over label groups of at least this many docs."""
 _TUMOR_LESION = re.compile(r"tumou?r|lesion|metasta", re.IGNORECASE)
 _DATASET_SLUGS = {"Ceph-Biometrics-400": "ceph", "FeTA24": "feta24"}
 
@@ -89,7 +89,7 @@ class SubTask:
 
 
 def is_tumor_lesion(label_name: str) -> bool:
-    """True when a label names a tumor or lesion (SPEC 8: tumor, lesion or metastatic)."""
+    """True when a label names a tumor or lesion (the paper: tumor, lesion or metastatic)."""
     return bool(_TUMOR_LESION.search(label_name or ""))
 
 
