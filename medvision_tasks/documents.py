@@ -32,7 +32,7 @@ from typing import Any
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, TUMOR_LESION, get_family
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
 from medvision_tasks.planes import PLANES, plane_of_slice_dim
-from medvision_tasks.prompts import doc_prompt
+from medvision_tasks.prompts import SeenImage, doc_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +248,8 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     if not problems:
         # Build the prompt once now, so a bad unit, metric type or name list is reported at load.
         try:
-            doc_prompt(doc, image_size_hw=tuple(doc["image_size_2d"]), pixel_size_hw=tuple(doc["pixel_size"]), cot=True)
+            native = SeenImage(tuple(doc["image_size_2d"]), tuple(doc["pixel_size"]))
+            doc_prompt(doc, seen=native, cot=True)
         except (KeyError, TypeError, ValueError) as error:
             problems.append(f"cannot build its prompt: {error}")
     return problems

@@ -17,7 +17,7 @@ from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, e
 from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILIES, get_family
 from medvision_tasks.ledger import PromptLedger, Stated
 from medvision_tasks.parsing import parse_answer
-from medvision_tasks.prompts import SYSTEM_PROMPT, doc_prompt
+from medvision_tasks.prompts import SYSTEM_PROMPT, SeenImage, doc_prompt
 from medvision_tasks.record import BOX_SCORES, DocRecord
 from medvision_tasks.rendering import render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
@@ -98,7 +98,7 @@ def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> 
     family = doc["family"]
     # Detection prompts state no pixel size (relative coordinates).
     LEDGER.note(family, doc["doc_key"], Stated(seen, None if family == DETECTION else pixel, policy_name))
-    return doc_prompt(doc, image_size_hw=seen, pixel_size_hw=pixel, cot=cot)
+    return doc_prompt(doc, seen=SeenImage(seen, pixel), cot=cot)
 
 
 def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:

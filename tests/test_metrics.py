@@ -47,6 +47,9 @@ def test_box_scores_identical_boxes_are_perfect():
     assert box_scores(box, box) == pytest.approx({"iou": 1.0, "f1": 1.0, "precision": 1.0, "recall": 1.0})
 
 
+NO_OVERLAP = {"iou": 0.0, "f1": 0.0, "precision": 0.0, "recall": 0.0}
+
+
 @pytest.mark.parametrize(
     "prediction",
     [
@@ -56,12 +59,7 @@ def test_box_scores_identical_boxes_are_perfect():
     ],
 )
 def test_box_scores_disjoint_boxes_score_zero(prediction):
-    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == {
-        "iou": 0.0,
-        "f1": 0.0,
-        "precision": 0.0,
-        "recall": 0.0,
-    }
+    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == NO_OVERLAP
 
 
 @pytest.mark.parametrize(
@@ -75,12 +73,7 @@ def test_box_scores_disjoint_boxes_score_zero(prediction):
 )
 def test_box_scores_zero_area_prediction_scores_zero(prediction):
     # Would otherwise overlap the target: a degenerate box still scores 0, without dividing by 0.
-    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == {
-        "iou": 0.0,
-        "f1": 0.0,
-        "precision": 0.0,
-        "recall": 0.0,
-    }
+    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == NO_OVERLAP
 
 
 @pytest.mark.parametrize(

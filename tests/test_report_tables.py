@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from pathlib import Path
 
 import pytest
 
@@ -115,42 +116,10 @@ def test_user_runs_are_ranked_among_themselves(report):
     assert all(alpha.cells[("tumor_lesion", m)].rank is None for m in EXPECTED_ALPHA_TUMOR)
 
 
-# Medals of the paper's project page, per column: (gold, silver, bronze).
+# Medals of the paper's project page, per column (gold, silver, bronze), typed from the page.
 PAPER_MEDALS = {
-    ("table2_detection", "anatomy", "recall"): ("MedVision-V0 (7B)", "Qwen2.5-VL (7B)", "MedGemma (4B)"),
-    ("table2_detection", "anatomy", "precision"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HealthGPT-L14 (14B)"),
-    ("table2_detection", "anatomy", "f1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
-    ("table2_detection", "anatomy", "iou"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
-    ("table2_detection", "anatomy", "iou>0.5"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
-    ("table2_detection", "tumor_lesion", "recall"): ("MedGemma (4B)", "Qwen2.5-VL (7B)", "MedDr (40B)"),
-    ("table2_detection", "tumor_lesion", "precision"): (
-        "MedVision-V0 (7B)",
-        "InternVL3 (38B)",
-        "LLaVA-OneVision (72B)",
-    ),
-    ("table2_detection", "tumor_lesion", "f1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "LLaVA-OneVision (72B)"),
-    ("table2_detection", "tumor_lesion", "iou"): ("MedVision-V0 (7B)", "Lingshu (32B)", "LLaVA-OneVision (72B)"),
-    ("table2_detection", "tumor_lesion", "iou>0.5"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "Qwen2.5-VL (32B)"),
-    ("table3_tumor_lesion_size", "all", "mae"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HuatuoGPT-Vision (34B)"),
-    ("table3_tumor_lesion_size", "all", "mre"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HuatuoGPT-Vision (34B)"),
-    ("table3_tumor_lesion_size", "all", "mre<0.1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HealthGPT-L14 (14B)"),
-    ("table4_angle_distance", "ceph_distance", "mae"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "MedGemma (27B)"),
-    ("table4_angle_distance", "ceph_distance", "mre"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "MedGemma (27B)"),
-    ("table4_angle_distance", "ceph_distance", "mre<0.1"): (
-        "MedVision-V0 (7B)",
-        "HealthGPT-L14 (14B)",
-        "Lingshu (32B)",
-    ),
-    ("table4_angle_distance", "ceph_angle", "mae"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "HealthGPT-L14 (14B)"),
-    ("table4_angle_distance", "ceph_angle", "mre"): ("MedVision-V0 (7B)", "Qwen2.5-VL (32B)", "MedGemma (4B)"),
-    ("table4_angle_distance", "ceph_angle", "mre<0.1"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "HealthGPT-L14 (14B)"),
-    ("table4_angle_distance", "feta24_distance", "mae"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "Gemma3 (27B)"),
-    ("table4_angle_distance", "feta24_distance", "mre"): ("MedVision-V0 (7B)", "MedGemma (4B)", "Lingshu (32B)"),
-    ("table4_angle_distance", "feta24_distance", "mre<0.1"): (
-        "MedVision-V0 (7B)",
-        "LLaVA-OneVision (72B)",
-        "InternVL3 (38B)",
-    ),
+    (row["table"], row["subset"], row["metric"]): (row["gold"], row["silver"], row["bronze"])
+    for row in csv.DictReader((Path(__file__).parent / "data" / "paper_medals.csv").read_text().splitlines())
 }
 
 

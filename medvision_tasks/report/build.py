@@ -150,6 +150,19 @@ def _published_rows(table: Table, published: Sequence[PublishedValue]) -> list[R
     return list(rows.values())
 
 
+def _headline_table(key: str, title: str, caption: str, columns: list[Column]) -> Table:
+    """A headline table (paper Tables 2-4): one ranked row per model."""
+    return Table(key=key, title=title, caption=caption, label_columns=["model"], columns=columns, ranked=True)
+
+
+def _ranked(table: Table, options: ReportOptions, published: Sequence[PublishedValue]) -> Table:
+    """The table with the paper's published rows when asked (``--paper``), best three marked."""
+    if options.paper:
+        table.rows += _published_rows(table, published)
+    assign_ranks(table)
+    return table
+
+
 def _records(families: Mapping[str, list[DocRecord]], family: str, plane: str | None = None) -> list[DocRecord]:
     records = families.get(family, [])
     return [r for r in records if plane is None or r.plane == plane]
@@ -160,18 +173,16 @@ def table2_detection(
 ) -> Table:
     """Table 2: detection, anatomy vs tumor/lesion, axial slices (see module docstring)."""
     columns = [Column(subset, label, metric) for subset, label in TABLE2_SUBSETS for metric in BOX_METRICS]
-    table = Table(
-        key="table2_detection",
-        title="Table 2: Detection (%), anatomy vs tumor/lesion",
-        caption=(
+    table = _headline_table(
+        "table2_detection",
+        "Table 2: Detection (%), anatomy vs tumor/lesion",
+        (
             f"Axial (in-distribution) slices. R recall, P precision, F1 (Dice), IoU, SR success rate, IoU>0.5 share "
             f"of docs with IoU >= 0.5; a parse failure counts 0. Each subset is the sample-weighted mean over its "
             f"label groups of at least {options.min_group_docs} docs (a label is tumor/lesion when its name says "
             f"tumor, lesion or metastatic). " + _ci_caption(options, "docs resampled within each label group")
         ),
-        label_columns=["model"],
-        columns=columns,
-        ranked=True,
+        columns,
     )
     excluded: dict[LabelGroup, int] = {}
     fallback_used = False
@@ -222,27 +233,22 @@ def table2_detection(
     if excluded:
         listed = ", ".join(f"{g.display} [{g.dataset}] ({n} docs)" for g, n in sorted(excluded.items()))
         table.notes.append(f"Left out for having fewer than {options.min_group_docs} docs: {listed}.")
-    if options.paper:
-        table.rows += _published_rows(table, published)
-    assign_ranks(table)
-    return table
+    return _ranked(table, options, published)
 
 
 def table3_tumor_lesion(
     systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions, published: Sequence[PublishedValue]
 ) -> Table:
     """Table 3: T/L size on axial slices, all docs pooled."""
-    table = Table(
-        key="table3_tumor_lesion_size",
-        title="Table 3: Tumor/lesion size",
-        caption=(
+    table = _headline_table(
+        "table3_tumor_lesion_size",
+        "Table 3: Tumor/lesion size",
+        (
             "Axial (in-distribution) slices, major and minor axis. MAE in mm (mean over parsed docs of the mean "
             "absolute error of the two axes); MRE in % (same, relative); SR success rate in %; MRE<0.1 share of "
             "all docs with relative error < 0.1, in %. " + _ci_caption(options, "docs resampled")
         ),
-        label_columns=["model"],
-        columns=[Column("all", "", metric) for metric in MEASUREMENT_METRICS],
-        ranked=True,
+        [Column("all", "", metric) for metric in MEASUREMENT_METRICS],
     )
     for system, families in systems.items():
         records = _records(families, TUMOR_LESION, IN_DISTRIBUTION_PLANE)
@@ -250,10 +256,7 @@ def table3_tumor_lesion(
             continue
         cells = _cells([records], MEASUREMENT_METRICS, options, f"table3/{system.name}/all")
         table.rows.append(Row(labels={"model": system.name}, cells={("all", m): c for m, c in cells.items()}))
-    if options.paper:
-        table.rows += _published_rows(table, published)
-    assign_ranks(table)
-    return table
+    return _ranked(table, options, published)
 
 
 def table4_angle_distance(
@@ -268,16 +271,12 @@ def table4_angle_distance(
             per_system[system] = group_by(records, sub_task)
             seen |= set(per_system[system])
     subtasks = [s for s in PAPER_SUBTASKS if s in seen or options.paper] + sorted(seen - set(PAPER_SUBTASKS))
-    table = Table(
-        key="table4_angle_distance",
-        title="Table 4: Angle/distance per sub-task",
-        caption=(
-            "Every plane. MAE in mm (distance) or degrees (angle); MRE, SR and MRE<0.1 in %. "
-            + _ci_caption(options, "docs resampled")
-        ),
-        label_columns=["model"],
-        columns=[Column(s.slug, s.display, metric) for s in subtasks for metric in MEASUREMENT_METRICS],
-        ranked=True,
+    table = _headline_table(
+        "table4_angle_distance",
+        "Table 4: Angle/distance per sub-task",
+        "Every plane. MAE in mm (distance) or degrees (angle); MRE, SR and MRE<0.1 in %. "
+        + _ci_caption(options, "docs resampled"),
+        [Column(s.slug, s.display, metric) for s in subtasks for metric in MEASUREMENT_METRICS],
     )
     for system, groups in per_system.items():
         row = Row(labels={"model": system.name})
@@ -290,10 +289,7 @@ def table4_angle_distance(
         sizes = {len(groups[s]) for groups in per_system.values() for s in groups if s.slug == column.subset}
         if len(sizes) == 1:
             table.columns[index] = replace(column, subset_note=_count(sizes.pop(), "doc"))
-    if options.paper:
-        table.rows += _published_rows(table, published)
-    assign_ranks(table)
-    return table
+    return _ranked(table, options, published)
 
 
 def per_label_table(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> Table | None:
