@@ -22,15 +22,20 @@ per-family dict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from medvision_tasks.planes import PLANES
+from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
 
 DETECTION = "detection"
 TUMOR_LESION = "tl"
 ANGLE_DISTANCE = "ad"
+
+TASK_PREFIX = "medvision"
+"""Every MedVision task and group name starts with it."""
+_COT_TASK = re.compile(r"_cot(_|$)")
 
 BOX_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
 """Metrics of box answers (definitions: :mod:`medvision_tasks.metrics`)."""
@@ -167,6 +172,17 @@ def get_family(name: str) -> Family:
         return FAMILIES[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown family {name!r}; expected one of {FAMILY_NAMES}") from None
+
+
+def task_name(family: Family, cot: bool, plane: str | None) -> str:
+    """``medvision_<stem>[_cot][_<plane>]``; the in-distribution plane's task has no plane suffix, as in the paper."""
+    name = f"{TASK_PREFIX}_{family.task_stem}" + ("_cot" if cot else "")
+    return name if plane in (None, IN_DISTRIBUTION_PLANE) else f"{name}_{plane}"
+
+
+def is_cot_task(name: str) -> bool:
+    """Whether a task name is a chain-of-thought variant (``_cot`` as a part of the name)."""
+    return bool(_COT_TASK.search(name))
 
 
 def family_of_task_type(task_type: object) -> Family | None:

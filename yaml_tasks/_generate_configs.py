@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from medvision_tasks.families import FAMILIES, Family
+from medvision_tasks.families import FAMILIES, TASK_PREFIX, Family, task_name
 from medvision_tasks.metrics import LOWER_IS_BETTER
 from medvision_tasks.planes import IN_DISTRIBUTION_PLANE
 from medvision_tasks.spacing import DEFAULT_POLICY, MODEL_POLICIES
@@ -53,12 +53,6 @@ def hook(name: str) -> _Function:
 
 def _dump(config: dict) -> str:
     return HEADER + yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=120)
-
-
-def task_name(family: Family, cot: bool, plane: str | None) -> str:
-    """``medvision_<stem>[_cot][_<plane>]``; the in-distribution plane's task has no plane suffix, as in the paper."""
-    name = f"medvision_{family.task_stem}" + ("_cot" if cot else "")
-    return name if plane in (None, IN_DISTRIBUTION_PLANE) else f"{name}_{plane}"
 
 
 def default_template() -> dict:
@@ -115,7 +109,7 @@ def task_config(family: Family, cot: bool, plane: str | None) -> dict:
 
 def group_config() -> dict:
     tasks = [task_name(family, cot, IN_DISTRIBUTION_PLANE) for family in FAMILIES.values() for cot in (False, True)]
-    return {"group": "medvision", "task": tasks, "metadata": {"version": TASK_VERSION}}
+    return {"group": TASK_PREFIX, "task": tasks, "metadata": {"version": TASK_VERSION}}
 
 
 def generated_files() -> dict[str, str]:

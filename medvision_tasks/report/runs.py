@@ -16,7 +16,6 @@ every ``*_results.json`` below it is read.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +24,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from medvision_tasks.families import ALL_METRICS
+from medvision_tasks.families import ALL_METRICS, TASK_PREFIX, is_cot_task
 from medvision_tasks.record import DocRecord
 
 RESULTS_SUFFIX = "_results.json"
-TASK_PREFIX = "medvision"
-_COT_TASK = re.compile(r"_cot(_|$)")
 
 
 class ReportInputError(ValueError):
@@ -263,7 +260,7 @@ def read_runs(run_dirs: Iterable[str | Path], *, progress: bool | None = None) -
                 run.tasks[task] = TaskRun(
                     task=task,
                     family=_task_family(records, samples),
-                    cot=bool(_COT_TASK.search(task)),
+                    cot=is_cot_task(task),
                     reported=reported,
                     records=records,
                     samples_path=samples,
