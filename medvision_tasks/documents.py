@@ -1,6 +1,6 @@
 """MedVision documents: where they come from, what they must hold, and their targets.
 
-A doc is one question about one 2D slice, in the public MedVision field layout (SPEC section 2)
+A doc is one question about one 2D slice, in the public MedVision field layout (docs/data.md)
 plus the names the prompts need (``label_name``, ``image_description``, ``modality``, and for
 angle/distance ``measurement_name`` and ``landmark_names``), so no outside code is needed.
 
@@ -24,21 +24,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
-import threading
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, FAMILIES, TUMOR_LESION, get_family
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
-from medvision_tasks.prompts import doc_prompt
-from medvision_tasks.rendering import PLANE_OF_SLICE_DIM
+from medvision_tasks.planes import PLANES, plane_of_slice_dim
+from medvision_tasks.prompts import SeenImage, doc_prompt
 
 logger = logging.getLogger(__name__)
 
-FAMILIES = ("detection", "tl", "ad")
-PLANES = tuple(PLANE_OF_SLICE_DIM.values())
 DATA_DIR_ENV = "MEDVISION_DATA_DIR"
 SKIP_INVALID_ENV = "MEDVISION_SKIP_INVALID"
 METADATA_FILE = "metadata.json"
@@ -49,26 +46,6 @@ _announced_sources: set[str] = set()
 
 class MedVisionDataError(ValueError):
     """Docs or files that cannot be evaluated; the message names each doc and file."""
-
-
-ERROR_PREFIX = "MedVision error:"
-_shown_errors: set[str] = set()
-_shown_lock = threading.Lock()
-
-
-def show_error(error: MedVisionDataError) -> None:
-    """Print ``MedVision error: <message>`` on stderr, once per message.
-
-    lmms-eval retries a failing dataset load five times, wraps the error in tenacity's
-    ``RetryError`` and logs a long traceback whose last line does not say what went wrong; this
-    line, printed where the error is raised, is what the user reads first.
-    """
-    message = str(error)
-    with _shown_lock:
-        if message in _shown_errors:
-            return
-        _shown_errors.add(message)
-    print(f"{ERROR_PREFIX} {message}", file=sys.stderr, flush=True)
 
 
 def sample_dir() -> Path:
@@ -88,10 +65,8 @@ def data_dir() -> Path | None:
 
 
 def docs_file(root: Path, family: str) -> Path:
-    """The JSONL file of one family's test docs inside a data directory."""
-    if family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
-    return root / f"{family}.jsonl"
+    """The JSONL file of one family's test docs inside a data directory (``<family>.jsonl``)."""
+    return root / f"{get_family(family).name}.jsonl"
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -121,7 +96,7 @@ def whole_number(value: Any) -> int | None:
 
 def plane_of(doc: Mapping) -> str | None:
     """'sagittal', 'coronal' or 'axial' from the doc's ``slice_dim``; None when it is invalid."""
-    return PLANE_OF_SLICE_DIM.get(whole_number(doc.get("slice_dim")))
+    return plane_of_slice_dim(whole_number(doc.get("slice_dim")))
 
 
 def env_flag(name: str) -> bool:
@@ -149,7 +124,7 @@ class _Metadata:
             self.measurements[key] = entry
 
     def lookup(self, doc: Mapping, family: str) -> Mapping:
-        if family == "ad":
+        if family == ANGLE_DISTANCE:
             table, item = self.measurements, (doc.get("biometric_profile") or {}).get("metric_key")
         else:
             table, item = self.labels, _int_or_none(doc.get("label"))
@@ -179,7 +154,7 @@ def _positive_number(profile: Mapping, field: str, problems: list[str]) -> float
 
 
 def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
-    if family == "detection":
+    if family == DETECTION:
         boxes = doc.get("bounding_boxes") or []
         if len(boxes) != 1:
             problems.append(f"bounding_boxes has {len(boxes)} boxes; exactly one is required")
@@ -187,14 +162,14 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
         (r0, c0), (r1, c1) = boxes[0]["min_coords"][:2], boxes[0]["max_coords"][:2]
         box = (int(r0), int(c0), int(r1), int(c1))
         if r1 <= r0 or c1 <= c0:
-            # Relative corners use the inclusive max (SPEC 7): a one-pixel side has zero area.
+            # Relative corners use the inclusive max (as the benchmark did): a one-pixel side has zero area.
             problems.append(f"bounding box {list(box)} has zero area")
             return None
         size = doc["image_size_2d"]
         doc["box_area_fraction"] = box_area_fraction(box, size)
         return relative_box(box, size)
     profile = doc.get("biometric_profile") or {}
-    if family == "tl":
+    if family == TUMOR_LESION:
         values = [_positive_number(profile, f"metric_value_{axis}_axis", problems) for axis in ("major", "minor")]
     else:
         if profile.get("metric_type") not in ("distance", "angle"):
@@ -206,11 +181,6 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
 
 
 REQUIRED_FIELDS = ("dataset_name", "image_file", "slice_dim", "slice_idx", "image_size_2d", "pixel_size")
-NAME_FIELDS = {
-    "detection": ("label_name",),
-    "tl": ("label_name",),
-    "ad": ("measurement_name", "landmark_names"),
-}
 DESCRIPTIVE_FIELDS = ("image_description", "modality")
 
 
@@ -236,12 +206,13 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     if problems:
         return problems
     names = metadata.lookup(doc, family)
-    for field in NAME_FIELDS[family] + DESCRIPTIVE_FIELDS:
+    name_fields = get_family(family).asks.name_fields
+    for field in name_fields + DESCRIPTIVE_FIELDS:
         if doc.get(field) in (None, "", []):
             doc[field] = names.get(field, "" if field in DESCRIPTIVE_FIELDS else None)
     problems += [
         f"missing field {field} (not in the doc nor in {METADATA_FILE})"
-        for field in NAME_FIELDS[family]
+        for field in name_fields
         if doc.get(field) in (None, "", [])
     ]
     names_of_landmarks = doc.get("landmark_names")
@@ -249,7 +220,7 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
         doc["landmark_names"] = [name for line in names_of_landmarks for name in line]
     slice_dim, slice_idx = whole_number(doc["slice_dim"]), whole_number(doc["slice_idx"])
     slice_problems = []
-    if slice_dim not in PLANE_OF_SLICE_DIM:
+    if plane_of_slice_dim(slice_dim) is None:
         slice_problems.append(f"slice_dim is {doc['slice_dim']!r}; expected 0, 1 or 2")
     if slice_idx is None:
         slice_problems.append(f"slice_idx is {doc['slice_idx']!r}; expected a whole number")
@@ -267,17 +238,18 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     image_path = Path(str(doc["image_file"])).expanduser()
     doc["image_path"] = str(image_path if image_path.is_absolute() else root / image_path)
     doc["family"] = family
-    doc["plane"] = PLANE_OF_SLICE_DIM[slice_dim]
+    doc["plane"] = plane_of_slice_dim(slice_dim)
     doc["taskID"] = _text(doc.get("taskID"))
     doc["label"] = _int_or_none(doc.get("label"))
-    item = doc["label"] if family != "ad" else (doc.get("biometric_profile") or {}).get("metric_key")
+    item = doc["label"] if family != ANGLE_DISTANCE else (doc.get("biometric_profile") or {}).get("metric_key")
     # Unique per question within a family: two tasks of a dataset may label one slice alike.
     doc["doc_key"] = f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{slice_idx}/{item}"
     doc["target"] = _target(doc, family, problems)
     if not problems:
         # Build the prompt once now, so a bad unit, metric type or name list is reported at load.
         try:
-            doc_prompt(doc, image_size_hw=tuple(doc["image_size_2d"]), pixel_size_hw=tuple(doc["pixel_size"]), cot=True)
+            native = SeenImage(tuple(doc["image_size_2d"]), tuple(doc["pixel_size"]))
+            doc_prompt(doc, seen=native, cot=True)
         except (KeyError, TypeError, ValueError) as error:
             problems.append(f"cannot build its prompt: {error}")
     return problems
@@ -340,7 +312,7 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
         more = f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
         message = f"{len(errors)} MedVision doc(s) cannot be evaluated:\n  {shown}{more}"
         if env_flag(SKIP_INVALID_ENV):
-            logger.warning("%s\nDropped because %s is set.", message, SKIP_INVALID_ENV)
+            logger.warning("MedVision: %s\nDropped because %s is set.", message, SKIP_INVALID_ENV)
         else:
             raise MedVisionDataError(f"{message}\nFix them, or set {SKIP_INVALID_ENV}=1 to drop them.")
     return docs

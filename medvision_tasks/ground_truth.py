@@ -1,4 +1,4 @@
-"""Ground truth from masks and landmarks (SPEC section 7): boxes, ellipse axes, distances, angles.
+"""Ground truth from masks and landmarks (docs/data.md, "Builder rules"): boxes, ellipse axes, distances, angles.
 
 Conventions (docs/ARCHITECTURE.md): 2D sizes are ``(H, W)``; pixel sizes ``(ph, pw)`` in mm, row
 then column; pixel coordinates ``(row, col)``; pixel boxes are inclusive ``(r0, c0, r1, c1)``;
@@ -20,7 +20,7 @@ Ellipse fit (tumor/lesion size)
     the mask's pixel-edge outline, so each full axis comes out shorter than the mask's extent by
     about one pixel size along that axis (never more than two).
 
-Endpoint filter (SPEC 7: "keep an ellipse only if all four endpoints lie between the 0.9x and
+Endpoint filter (the benchmark's rule: "keep an ellipse only if all four endpoints lie between the 0.9x and
 1.1x box of the component"); the reading implemented here:
     The box is the component's inclusive pixel bounding box, taken as the rectangle through the
     centres of its extreme pixels: centre ``((r0 + r1) / 2, (c0 + c1) / 2)``, half-sizes
@@ -51,8 +51,12 @@ from scipy import ndimage
 BoxRC = tuple[int, int, int, int]
 PointRC = tuple[float, float]
 
+DEFAULT_MIN_BOX_SIDE_PX = 10
+"""Smallest side (pixels) of a detection box the benchmark's builder keeps, both sides."""
 DEFAULT_MIN_LESION_PIXELS = 200
+"""Smallest tumor/lesion component (pixels) the benchmark's builder fits an ellipse to."""
 DEFAULT_BOX_BAND = (0.9, 1.1)
+"""Inner and outer box scales of the ellipse endpoint filter (module docstring)."""
 
 
 def _as_2d_mask(mask2d: np.ndarray) -> np.ndarray:
@@ -129,7 +133,7 @@ def single_component_box(mask2d: np.ndarray) -> BoxRC | None:
 def relative_box(box_rc: Sequence[int], image_size_hw: Sequence[int]) -> list[float]:
     """The detection target: a pixel box as relative ``[x0, y0, x1, y1]`` from the lower-left.
 
-    SPEC 7 verbatim: ``[c0 / W, (H - r1) / H, c1 / W, (H - r0) / H]``. x runs right, y runs up
+    The benchmark's formula: ``[c0 / W, (H - r1) / H, c1 / W, (H - r0) / H]``. x runs right, y runs up
     from the image's lower-left corner, so the lower-left corner comes first. The inclusive last
     indices ``r1, c1`` enter as they are (not ``r1 + 1``), as the benchmark computed its targets.
 
@@ -239,7 +243,7 @@ def fit_lesion_ellipse(
     Args:
         mask2d: 2D array (H, W); nonzero pixels are the lesion.
         pixel_size_hw: ``(ph, pw)``, mm per pixel along rows and along columns.
-        min_pixels: smallest component (pixel count) that is fitted (SPEC 7: 200).
+        min_pixels: smallest component (pixel count) that is fitted (the benchmark's 200).
         round_endpoints: round endpoints to the nearest whole pixel (ties to even), as the
             benchmark stored its landmarks, and recompute the lengths from the rounded endpoints
             (moves them by up to about a pixel size). The box filter then judges the rounded

@@ -1,7 +1,8 @@
-"""Per-doc scores and their aggregation over a task (SPEC section 8).
+"""Per-doc scores and their aggregation over a task (the benchmark's definitions, below).
 
 Per doc, :func:`box_scores` (detection) and :func:`measurement_errors` (T/L, A/D) fill the
-per-doc record (docs/ARCHITECTURE.md); :func:`aggregate` summarises a task's records.
+per-doc record (:class:`medvision_tasks.record.DocRecord`); :func:`aggregate` summarises a task's
+records, for lmms-eval's aggregation hooks and for the report alike.
 
 Definitions, with ``n`` all docs of the task and parse failures kept in ``n``:
 
@@ -12,7 +13,7 @@ recall      mean over all docs of inter / A_target (failure = 0)   %
 precision   mean over all docs of inter / A_pred (failure = 0)     %
 f1          mean over all docs of 2 inter / (A_pred + A_target)    %
 iou         mean over all docs of inter / union (failure = 0)      %
-iou>0.5     share of all docs with IoU >= 0.5 (SPEC: "IoU>0.5")    %
+iou>0.5     share of all docs with IoU >= 0.5 (paper: "IoU>0.5")   %
 sr          parsed docs / all docs                                 %
 mae         mean over *parsed* docs of mean |p - t|                target's unit (mm, degree)
 mre         mean over *parsed* docs of mean |p - t| / t            %
@@ -26,16 +27,15 @@ NaN for an empty task.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-DETECTION_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
-MEASUREMENT_METRICS = ("mae", "mre", "sr", "mre<0.1")
-METRICS_OF_FAMILY = {"detection": DETECTION_METRICS, "tl": MEASUREMENT_METRICS, "ad": MEASUREMENT_METRICS}
+from medvision_tasks.families import ALL_METRICS
+from medvision_tasks.record import BOX_SCORES, DocRecord
+
 LOWER_IS_BETTER = frozenset({"mae", "mre"})
 
-_BOX_SCORE_KEYS = ("recall", "precision", "f1", "iou")
 _IOU_THRESHOLD = 0.5
 _MRE_THRESHOLD = 0.1
 
@@ -122,74 +122,52 @@ def measurement_errors(prediction: Sequence[float], target: Sequence[float]) -> 
     return float(np.mean(errors)), float(np.mean(errors / truth))
 
 
-def _doc_name(record: Mapping, index: int) -> str:
-    return str(record.get("doc_key") or f"record #{index}")
+def _score(record: DocRecord, field: str) -> float:
+    """A parsed doc's score; a record of another family has none (a caller's mix-up)."""
+    value = getattr(record, field)
+    if value is None:
+        raise ValueError(f"{record.doc_key}: a parsed {record.family} record has no {field!r}")
+    return value
 
 
-def _parsed(record: Mapping, index: int) -> bool:
-    if not isinstance(record, Mapping):
-        raise ValueError(f"record #{index} must be a mapping (per-doc record), got {record!r}")
-    parsed = record.get("parsed")
-    if not isinstance(parsed, (bool, np.bool_)):
-        raise ValueError(f"{_doc_name(record, index)}: field 'parsed' must be a bool, got {parsed!r}")
-    return bool(parsed)
-
-
-def _score(record: Mapping, index: int, field: str) -> float:
-    """A parsed doc's score; missing, non-numeric or non-finite is a malformed record."""
-    value = record.get(field)
-    is_number = isinstance(value, (int, float, np.integer, np.floating))
-    if not is_number or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(f"{_doc_name(record, index)}: parsed doc needs a finite '{field}', got {value!r}")
-    return float(value)
-
-
-def aggregate(records: Sequence[Mapping], metric: str) -> float:
+def aggregate(records: Sequence[DocRecord], metric: str) -> float:
     """One task-level number from the per-doc records (definitions in the module docstring).
 
     Args:
-        records: per-doc records (docs/ARCHITECTURE.md), each with ``parsed`` and, when parsed,
-            ``iou``/``f1``/``precision``/``recall`` (detection) or ``abs_error``/``rel_error``
-            (T/L, A/D). Unparsed docs' scores are not read.
-        metric: one of :data:`DETECTION_METRICS` or :data:`MEASUREMENT_METRICS`.
+        records: per-doc records (:class:`medvision_tasks.record.DocRecord`); unparsed docs'
+            scores are not read.
+        metric: a metric of some family (:data:`medvision_tasks.families.ALL_METRICS`).
 
     Returns:
         Percent for every metric but ``mae``, which is in the target's unit. NaN for no
         records, and for ``mae``/``mre`` when no doc parsed.
 
     Raises:
-        ValueError: unknown metric, or a record without a bool ``parsed`` or, when parsed,
-            without the score the metric needs.
+        ValueError: unknown metric, or a parsed record without the score the metric needs (a
+            metric of another family).
     """
-    if metric not in DETECTION_METRICS and metric not in MEASUREMENT_METRICS:
-        known = sorted(set(DETECTION_METRICS) | set(MEASUREMENT_METRICS))
-        raise ValueError(f"unknown metric {metric!r}: expected one of {known}")
+    if metric not in ALL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}: expected one of {sorted(ALL_METRICS)}")
     if len(records) == 0:
         return float("nan")
-    parsed = [_parsed(record, i) for i, record in enumerate(records)]
     n_docs = len(records)
 
     if metric == "sr":
-        return 100.0 * sum(parsed) / n_docs
-    if metric in _BOX_SCORE_KEYS:
+        return 100.0 * sum(record.parsed for record in records) / n_docs
+    if metric in BOX_SCORES:
         # A parse failure scores 0 and stays in the denominator.
-        scores = [_score(record, i, metric) if ok else 0.0 for i, (record, ok) in enumerate(zip(records, parsed))]
+        scores = [_score(record, metric) if record.parsed else 0.0 for record in records]
         return 100.0 * float(np.mean(scores))
     if metric == "iou>0.5":
-        hits = sum(
-            ok and _score(record, i, "iou") >= _IOU_THRESHOLD for i, (record, ok) in enumerate(zip(records, parsed))
-        )
+        hits = sum(record.parsed and _score(record, "iou") >= _IOU_THRESHOLD for record in records)
         return 100.0 * hits / n_docs
     if metric == "mre<0.1":
-        hits = sum(
-            ok and _score(record, i, "rel_error") < _MRE_THRESHOLD
-            for i, (record, ok) in enumerate(zip(records, parsed))
-        )
+        hits = sum(record.parsed and _score(record, "rel_error") < _MRE_THRESHOLD for record in records)
         return 100.0 * hits / n_docs
 
     # mae / mre: parse failures are left out of the mean.
     field, scale = ("abs_error", 1.0) if metric == "mae" else ("rel_error", 100.0)
-    errors = [_score(record, i, field) for i, (record, ok) in enumerate(zip(records, parsed)) if ok]
+    errors = [_score(record, field) for record in records if record.parsed]
     if not errors:
         return float("nan")
     return scale * float(np.mean(errors))

@@ -1,4 +1,4 @@
-"""Reading the numbers out of a model's answer (SPEC section 6).
+"""Reading the numbers out of a model's answer, as the benchmark did.
 
 The rule is the benchmark's: collect every match of ``-?\\d+\\.?\\d*`` and keep the last ``count``
 of them, inside the first ``<answer>...</answer>`` for CoT prompts, in the whole response for
@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-
-ANSWER_COUNTS = {"detection": 4, "tl": 2, "ad": 1}
-"""How many numbers an answer carries, by family: box corners, (major, minor), one value."""
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _NUMBER = re.compile(r"-?\d+\.?\d*")
@@ -38,7 +35,7 @@ def parse_answer(
 
     Args:
         response: the model's generated text.
-        count: how many numbers to keep (see :data:`ANSWER_COUNTS`).
+        count: how many numbers to keep (a family's ``answer.count``, :mod:`medvision_tasks.families`).
         require_answer_tag: read only inside the first ``<answer>...</answer>`` (CoT prompts);
             a response without a complete tag is a failure. False reads the whole response
             (plain prompts).

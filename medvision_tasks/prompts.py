@@ -1,4 +1,4 @@
-"""Prompts of the MedVision benchmark (SPEC section 4): plain and chain-of-thought (CoT).
+"""Prompts of the MedVision benchmark: plain and chain-of-thought (CoT) (docs/fidelity.md).
 
 Every prompt is built from up to four blocks, each a header line and its text:
 ``Task:`` / ``Additional information:`` / ``Format requirement:`` / ``Reasoning steps:``.
@@ -6,9 +6,9 @@ Detection has no ``Additional information:`` block (relative coordinates need no
 prompts have no ``Reasoning steps:`` block. The CoT texts and :data:`SYSTEM_PROMPT` are verbatim
 from the MedVision-V0-7B model card (sections 4.1 and 4.2), which MedVision-V0 was trained on.
 
-Conventions (docs/ARCHITECTURE.md): ``image_size_hw`` is ``(H, W)`` in pixels and
-``pixel_size_hw`` is ``(ph, pw)`` in mm, row then column; the sentences themselves state width
-first. Both must describe the image *as the model sees it* (SPEC section 5); callers get them
+Conventions (docs/ARCHITECTURE.md): a :class:`SeenImage` holds ``size_hw``, ``(H, W)`` in pixels,
+and ``pixel_size_hw``, ``(ph, pw)`` in mm, row then column; the sentences themselves state width
+first. Both must describe the image *as the model sees it* (docs/models.md); callers get them
 from :mod:`medvision_tasks.spacing`.
 
 Pixel sizes are always stated in millimeters: they are lengths whatever the answer's unit. For
@@ -19,7 +19,10 @@ would print "degrees" per pixel, which has no meaning, and the benchmark code pr
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from medvision_tasks.families import DETECTION, TUMOR_LESION
 
 SYSTEM_PROMPT = (
     "A conversation between a User and an Assistant. The User asks a question, and the Assistant "
@@ -163,24 +166,38 @@ def _require_name(value: object, field: str) -> str:
     return value.strip()
 
 
-def _additional_information(image_size_hw: Sequence[int], pixel_size_hw: Sequence[float]) -> str:
+@dataclass(frozen=True)
+class SeenImage:
+    """The image a model is shown, as T/L and A/D prompts describe it.
+
+    Attributes:
+        size_hw: ``(H, W)`` in pixels.
+        pixel_size_hw: ``(ph, pw)`` in mm.
+    """
+
+    size_hw: tuple[int, int]
+    pixel_size_hw: tuple[float, float]
+
+
+def _additional_information(seen: SeenImage) -> str:
     """The image-size and pixel-size sentences (width first, as the model card states them).
 
-    Args:
-        image_size_hw: ``(H, W)`` in pixels of the image the model sees.
-        pixel_size_hw: ``(ph, pw)`` in mm of that image.
+    Raises:
+        ValueError: a size that is not two positive whole pixels, or a pixel size that is not two
+            positive finite mm.
     """
+    image_size_hw, pixel_size_hw = seen.size_hw, seen.pixel_size_hw
     if len(image_size_hw) != 2 or len(pixel_size_hw) != 2:
         raise ValueError(
-            f"image_size_hw and pixel_size_hw need 2 values each (H, W) / (ph, pw), got "
+            f"the seen image's size_hw and pixel_size_hw need 2 values each (H, W) / (ph, pw), got "
             f"{image_size_hw!r} and {pixel_size_hw!r}"
         )
     height, width = image_size_hw
     if int(height) != height or int(width) != width or height <= 0 or width <= 0:
-        raise ValueError(f"image_size_hw must be positive whole pixels (H, W), got {image_size_hw!r}")
+        raise ValueError(f"the seen image's size_hw must be positive whole pixels (H, W), got {image_size_hw!r}")
     ph, pw = (float(v) for v in pixel_size_hw)
     if not (math.isfinite(ph) and math.isfinite(pw) and ph > 0 and pw > 0):
-        raise ValueError(f"pixel_size_hw must be positive finite mm (ph, pw), got {pixel_size_hw!r}")
+        raise ValueError(f"the seen image's pixel_size_hw must be positive finite mm (ph, pw), got {pixel_size_hw!r}")
     unit = unit_word(_PIXEL_SIZE_UNIT)
     return (
         f"The image size is {int(width)} pixels (width) x {int(height)} pixels (height).\n"
@@ -229,13 +246,7 @@ def detection_prompt(label_name: str, image_description: str | None, *, cot: boo
 
 
 def tumor_lesion_prompt(
-    label_name: str,
-    image_description: str | None,
-    *,
-    unit: str,
-    image_size_hw: tuple[int, int],
-    pixel_size_hw: tuple[float, float],
-    cot: bool,
+    label_name: str, image_description: str | None, *, unit: str, seen: SeenImage, cot: bool
 ) -> str:
     """Prompt for the major and minor axis lengths of the ellipse enclosing a tumor/lesion.
 
@@ -243,8 +254,7 @@ def tumor_lesion_prompt(
         label_name: the lesion, e.g. ``"tumor"``.
         image_description: None or empty leaves it out.
         unit: the answer's unit, ``"mm"``.
-        image_size_hw: ``(H, W)`` in pixels of the image as the model sees it.
-        pixel_size_hw: ``(ph, pw)`` in mm of that image.
+        seen: the image as the model sees it (its size and pixel size are stated).
         cot: the model card's CoT prompt instead of the plain one.
 
     Returns:
@@ -255,7 +265,7 @@ def tumor_lesion_prompt(
         f"{_image_clause(image_description)}estimate the major and minor axis lengths of the "
         f"ellipse enclosing the {label}, in {unit_word(unit)}."
     )
-    info = _additional_information(image_size_hw, pixel_size_hw)
+    info = _additional_information(seen)
     if cot:
         return _assemble(task, info, _TL_FORMAT_COT, _TL_STEPS_COT)
     return _assemble(task, info, _TL_FORMAT, None)
@@ -272,8 +282,7 @@ def biometrics_prompt(
     image_description: str | None,
     *,
     unit: str,
-    image_size_hw: tuple[int, int],
-    pixel_size_hw: tuple[float, float],
+    seen: SeenImage,
     cot: bool,
 ) -> str:
     """Prompt for a landmark distance or an angle between two lines (A/D).
@@ -284,11 +293,8 @@ def biometrics_prompt(
             ("estimate the distance between 2 landmark points in millimeters: ...").
         landmark_names: distance: ``[p1, p2]``; angle: ``[[l1p1, l1p2], [l2p1, l2p2]]``,
             the endpoints of line 1 and line 2.
-        image_description: None or empty leaves it out.
+        image_description, seen, cot: as :func:`tumor_lesion_prompt` takes them.
         unit: the answer's unit: ``"mm"`` (distance) or ``"degree"`` (angle).
-        image_size_hw: ``(H, W)`` in pixels of the image as the model sees it.
-        pixel_size_hw: ``(ph, pw)`` in mm of that image.
-        cot: the model card's CoT prompt instead of the plain one.
 
     Returns:
         The user prompt text.
@@ -333,36 +339,29 @@ def biometrics_prompt(
         raise ValueError(f"metric_type must be 'distance' or 'angle', got {metric_type!r}")
 
     task = _image_clause(image_description) + line
-    info = _additional_information(image_size_hw, pixel_size_hw)
+    info = _additional_information(seen)
     if cot:
         return _assemble(task, info, _AD_FORMAT_COT, steps)
     return _assemble(task, info, _AD_FORMAT, None)
 
 
-def doc_prompt(
-    doc: Mapping,
-    *,
-    image_size_hw: tuple[int, int],
-    pixel_size_hw: tuple[float, float],
-    cot: bool,
-) -> str:
+def doc_prompt(doc: Mapping, *, seen: SeenImage, cot: bool) -> str:
     """The prompt of one loaded doc (docs/ARCHITECTURE.md), for the image as the model sees it.
 
     Args:
         doc: a doc with ``family`` ("detection", "tl", "ad") and the fields its prompt names.
-        image_size_hw: ``(H, W)`` in pixels of the image the model is shown.
-        pixel_size_hw: ``(ph, pw)`` in mm of that image.
+        seen: the image the model is shown (T/L and A/D prompts state its size and pixel size).
         cot: the model card's CoT prompt instead of the plain one.
 
     Raises:
         ValueError: a field the prompt needs is missing or malformed (unit, metric type, names).
     """
     family = doc["family"]
-    if family == "detection":
+    if family == DETECTION:
         return detection_prompt(doc["label_name"], doc.get("image_description"), cot=cot)
     profile = doc["biometric_profile"]
-    geometry = {"unit": profile["metric_unit"], "image_size_hw": image_size_hw, "pixel_size_hw": pixel_size_hw}
-    if family == "tl":
+    geometry = {"unit": profile["metric_unit"], "seen": seen}
+    if family == TUMOR_LESION:
         return tumor_lesion_prompt(doc["label_name"], doc.get("image_description"), **geometry, cot=cot)
     names = list(doc["landmark_names"])
     if profile["metric_type"] == "angle":

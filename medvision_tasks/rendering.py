@@ -1,4 +1,4 @@
-"""Slice rendering as the MedVision benchmark did it (SPEC section 3).
+"""Slice rendering as the MedVision benchmark did it (docs/fidelity.md).
 
 The public MedVision-V0 model was trained on images made exactly this way, so the steps are
 kept: take a 2D slice of the RAS+ volume with no transpose, flip or rotation; optionally reshape
@@ -12,27 +12,14 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-PLANE_OF_SLICE_DIM = {0: "sagittal", 1: "coronal", 2: "axial"}
-
-
-def slice_spacing(voxel_size: Sequence[float], slice_dim: int) -> tuple[float, float]:
-    """In-plane pixel size (mm, row then column) of a slice taken across ``slice_dim``.
-
-    Rows and columns are the two remaining volume axes in order: dim 0 -> (z1, z2),
-    dim 1 -> (z0, z2), dim 2 -> (z0, z1).
-    """
-    if slice_dim not in PLANE_OF_SLICE_DIM:
-        raise ValueError(f"slice_dim must be 0, 1 or 2, got {slice_dim!r}")
-    row_axis, col_axis = [axis for axis in range(3) if axis != slice_dim]
-    return float(voxel_size[row_axis]), float(voxel_size[col_axis])
+from medvision_tasks.planes import check_slice_dim
 
 
 def extract_slice(volume: np.ndarray, slice_dim: int, slice_idx: int) -> np.ndarray:
     """The 2D slice ``volume[..., slice_idx, ...]`` across ``slice_dim`` (array rows = image rows)."""
     if volume.ndim != 3:
         raise ValueError(f"expected a 3D volume, got shape {volume.shape}")
-    if slice_dim not in PLANE_OF_SLICE_DIM:
-        raise ValueError(f"slice_dim must be 0, 1 or 2, got {slice_dim!r}")
+    check_slice_dim(slice_dim)
     if not 0 <= slice_idx < volume.shape[slice_dim]:
         raise IndexError(f"slice_idx {slice_idx} outside 0..{volume.shape[slice_dim] - 1} along dim {slice_dim}")
     return np.take(volume, slice_idx, axis=slice_dim)

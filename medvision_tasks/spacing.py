@@ -1,7 +1,7 @@
 """Image policies: the size the task hands a model, and the pixel size the prompt states.
 
 A VLM measures on the image *after* its processor resized it, so the prompt must describe that
-image (SPEC section 5). The task therefore resizes the slice itself (bilinear, in
+image (docs/models.md). The task therefore resizes the slice itself (bilinear, in
 :mod:`medvision_tasks.rendering`) to a size the model's processor leaves unchanged, and states that
 size with the pixel size scaled so the physical extent is kept:
 ``H_seen * ph_seen == H * ph`` and ``W_seen * pw_seen == W * pw`` (mm).
@@ -59,7 +59,7 @@ def smart_resize(
     min_pixels: int = QWEN2_5_VL_MIN_PIXELS,
     max_pixels: int = QWEN2_5_VL_MAX_PIXELS,
 ) -> tuple[int, int]:
-    """Qwen2-VL's resize rule (SPEC section 5): the ``(H, W)`` in pixels a Qwen processor resizes to.
+    """Qwen2-VL's resize rule: the ``(H, W)`` in pixels a Qwen processor resizes to.
 
     Each side is rounded to a multiple of ``factor`` (at least ``factor``); if the area then
     exceeds ``max_pixels`` both sides are scaled by ``sqrt(H*W / max_pixels)`` and floored to
@@ -236,7 +236,7 @@ MODEL_POLICIES: dict[str, str] = {
     # Llama-3.2-11B-Vision.
     "llama_vision": "mllama_560",
     # LLaVA-OneVision-72B (original and -hf checkpoints). llava_hf also loads LLaVA-1.5 (CLIP
-    # 336) checkpoints: those need MEDVISION_IMAGE_POLICY=clip_336 (README, "Scoring the baselines").
+    # 336) checkpoints: those need MEDVISION_IMAGE_POLICY=clip_336 (docs/models.md, "Notes on the baselines").
     "llava_onevision": "llava_onevision_384",
     "llava_hf": "llava_onevision_384",
     # LLaVA-1.5-style checkpoints with CLIP-L/14-336 (LLaVA-Med v1.5).
@@ -265,7 +265,7 @@ def _choose_policy_message() -> str:
         f"image policy {CHOOSE_POLICY!r}: this --model serves a checkpoint the MedVision task cannot "
         f"see, so it cannot know the image size the served processor leaves unchanged: set {POLICY_ENV_VAR} to one of {', '.join(policy_names())} "
         f"or fixed:<H>x<W> (e.g. {POLICY_ENV_VAR}=qwen2_5_vl for Qwen2.5-VL or Lingshu, "
-        f"{POLICY_ENV_VAR}=medvision_v0 for MedVision-V0-7B); see the README section 'Scoring the baselines'"
+        f"{POLICY_ENV_VAR}=medvision_v0 for MedVision-V0-7B); see docs/models.md"
     )
 
 
@@ -274,10 +274,10 @@ def _warn_unmapped_once() -> None:
     if not _warned_unmapped:
         _warned_unmapped = True
         logger.warning(
-            "medvision: no image policy is known for this --model, so slices are handed over at "
+            "MedVision: no image policy is known for this --model, so slices are handed over at "
             "their own size (policy %r); if the model's processor resizes them, the image and "
             "pixel sizes stated in T/L and A/D prompts are wrong. Set %s to the model's policy "
-            "(%s); see the README section 'Scoring the baselines'",
+            "(%s); see docs/models.md",
             DEFAULT_POLICY,
             POLICY_ENV_VAR,
             ", ".join(policy_names()),

@@ -1,42 +1,34 @@
 """lmms-eval hooks of the MedVision tasks: thin glue over the protocol modules.
 
 The task YAMLs (``yaml_tasks/``) name these functions with ``!function medvision_tasks.utils.<fn>``
-so that lmms-eval imports this module once and every hook shares one slice store.
+so that lmms-eval imports this module once and every hook shares one slice store (:data:`SLICES`)
+and one prompt ledger (:data:`LEDGER`: what each prompt stated, read back into its answer's record).
 """
 
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable, Mapping
 
 import datasets
 from PIL import Image
 
-from medvision_tasks import metrics
-from medvision_tasks.documents import (
-    MedVisionDataError,
-    data_dir,
-    docs_file,
-    env_flag,
-    load_documents,
-    sample_dir,
-    show_error,
-)
-from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
-from medvision_tasks.prompts import SYSTEM_PROMPT, doc_prompt
+from medvision_tasks import messages, metrics
+from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, load_documents, sample_dir
+from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILIES, get_family
+from medvision_tasks.ledger import PromptLedger, Stated
+from medvision_tasks.parsing import parse_answer
+from medvision_tasks.prompts import SYSTEM_PROMPT, SeenImage, doc_prompt
+from medvision_tasks.record import BOX_SCORES, DocRecord
 from medvision_tasks.rendering import render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
 from medvision_tasks.volumes import SliceStore, VolumeReadError
 
 SLICES = SliceStore()
+LEDGER = PromptLedger()
 SYSTEM_PROMPT_ENV = "MEDVISION_SYSTEM_PROMPT"
-METRIC_TYPE_OF_FAMILY = {"detection": "box", "tl": "size"}
-
-# What each prompt stated (image size, pixel size, policy), keyed by doc; process_results gets no
-# model kwargs, so the record of a doc reads back what its prompt said.
-_stated: dict[tuple[str, str], tuple[list[int], list[float] | None, str]] = {}
-_stated_lock = threading.Lock()
+# Metric names as they appear in hook names: YAML `!function` needs identifiers.
+_METRIC_SPELLING = {"iou>0.5": "iou_above_half", "mre<0.1": "mre_below_tenth"}
 
 
 def _shows_data_errors(hook: Callable) -> Callable:
@@ -47,13 +39,18 @@ def _shows_data_errors(hook: Callable) -> Callable:
         try:
             return hook(*args, **kwargs)
         except MedVisionDataError as error:
-            show_error(error)
+            messages.error_once(str(error))
             raise
 
     return wrapper
 
 
 # --- process_docs: one per task selection (family x plane) --------------------------------------
+
+
+def process_docs_hook(family: str, plane: str | None) -> str:
+    """Name of the ``process_docs`` hook of a task selection: a family, and a plane (None: every plane)."""
+    return f"medvision_process_docs_{family}_{plane or 'all'}"
 
 
 def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], datasets.Dataset]:
@@ -67,21 +64,21 @@ def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], d
                 f"no {family} docs on the {plane or 'any'} plane in {docs_file(root or sample_dir(), family)}: "
                 "this task has nothing to evaluate"
             )
+        LEDGER.forget(family, (doc["doc_key"] for doc in docs))
         for doc in docs:
             SLICES.register(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
         return datasets.Dataset.from_list(docs)
 
-    process_docs.__name__ = f"medvision_process_docs_{family}_{plane or 'all'}"
+    process_docs.__name__ = process_docs_hook(family, plane)
     return process_docs
 
 
-medvision_process_docs_detection_axial = _docs_hook("detection", "axial")
-medvision_process_docs_detection_coronal = _docs_hook("detection", "coronal")
-medvision_process_docs_detection_sagittal = _docs_hook("detection", "sagittal")
-medvision_process_docs_tl_axial = _docs_hook("tl", "axial")
-medvision_process_docs_tl_coronal = _docs_hook("tl", "coronal")
-medvision_process_docs_tl_sagittal = _docs_hook("tl", "sagittal")
-medvision_process_docs_ad_all = _docs_hook("ad", None)
+# One hook per task selection of the family table (e.g. medvision_process_docs_detection_axial,
+# medvision_process_docs_ad_all), under the names the generated task YAMLs use.
+for _family in FAMILIES.values():
+    for _plane in _family.task_planes:
+        globals()[process_docs_hook(_family.name, _plane)] = _docs_hook(_family.name, _plane)
+del _family, _plane
 
 
 # --- what the model is shown and asked ----------------------------------------------------------
@@ -116,13 +113,13 @@ def medvision_doc_to_visual(doc: Mapping, lmms_eval_specific_kwargs: dict | None
 def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> str:
     seen, pixel, policy_name = _seen_geometry(doc, lmms_eval_specific_kwargs)
     family = doc["family"]
-    with _stated_lock:
-        _stated[(family, doc["doc_key"])] = (list(seen), None if family == "detection" else list(pixel), policy_name)
-    return doc_prompt(doc, image_size_hw=seen, pixel_size_hw=pixel, cot=cot)
+    # Detection prompts state no pixel size (relative coordinates).
+    LEDGER.note(family, doc["doc_key"], Stated(seen, None if family == DETECTION else pixel, policy_name))
+    return doc_prompt(doc, seen=SeenImage(seen, pixel), cot=cot)
 
 
 def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
-    """The benchmark's plain prompt (SPEC section 4)."""
+    """The benchmark's plain prompt."""
     return _prompt(doc, lmms_eval_specific_kwargs, cot=False)
 
 
@@ -164,53 +161,51 @@ def medvision_doc_to_target(doc: Mapping) -> str:
 # --- scoring ------------------------------------------------------------------------------------
 
 
-def score_response(doc: Mapping, response: str | None, *, cot: bool) -> dict:
-    """The per-doc record (docs/ARCHITECTURE.md) for one model response; never raises on bad text."""
-    family = doc["family"]
+def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecord:
+    """The per-doc record of one model response; never raises on bad text (a parse failure is scored)."""
+    family = get_family(doc["family"])
     profile = doc.get("biometric_profile") or {}
     prediction = parse_answer(
         response,
-        ANSWER_COUNTS[family],
+        family.answer.count,
         require_answer_tag=cot,
-        allow_negative=family != "ad",
+        allow_negative=family.answer.allows_negative,
     )
-    stated = _stated.get((family, doc["doc_key"]), (list(doc["image_size_2d"]), None, None))
-    image_size, pixel_size, policy_name = stated
-    record = {
-        "doc_key": doc["doc_key"],
-        "dataset": doc["dataset_name"],
-        "family": family,
-        "task_id": doc.get("taskID"),
-        "label": doc.get("label"),
-        "label_name": doc.get("label_name") or doc.get("measurement_name"),
-        "plane": doc["plane"],
-        "modality": doc.get("modality") or "",
-        "metric_type": METRIC_TYPE_OF_FAMILY.get(family) or profile.get("metric_type"),
-        "unit": profile.get("metric_unit") if family != "detection" else None,
-        "image_policy": policy_name,
-        "slice_size": [int(v) for v in doc["image_size_2d"]],
-        "image_size": image_size,
-        "pixel_size": pixel_size,
-        "parsed": prediction is not None,
-        "prediction": prediction,
-        "target": list(doc["target"]),
-    }
-    if family == "detection":
-        scores = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
-        for name in ("iou", "f1", "precision", "recall"):
-            record[name] = float(scores.get(name, 0.0))
-        record["box_area_fraction"] = doc.get("box_area_fraction")
+    stated = LEDGER.stated(family.name, doc["doc_key"])
+    if family.name == DETECTION:
+        box = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
+        scores = {name: float(box.get(name, 0.0)) for name in BOX_SCORES}
+        scores["box_area_fraction"] = doc.get("box_area_fraction")
     else:
         abs_error, rel_error = (
             metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
         )
-        record["abs_error"], record["rel_error"] = abs_error, rel_error
-    return record
+        scores = {"abs_error": abs_error, "rel_error": rel_error}
+    return DocRecord(
+        doc_key=doc["doc_key"],
+        dataset=doc["dataset_name"],
+        family=family.name,
+        task_id=doc.get("taskID"),
+        label=doc.get("label"),
+        label_name=doc.get("label_name") or doc.get("measurement_name"),
+        plane=doc["plane"],
+        modality=doc.get("modality") or "",
+        metric_type=family.metric_type_of(profile),
+        unit=profile.get("metric_unit") if family.name != DETECTION else None,
+        image_policy=stated.image_policy,
+        slice_size=(int(doc["image_size_2d"][0]), int(doc["image_size_2d"][1])),
+        image_size=stated.image_size,
+        pixel_size=stated.pixel_size,
+        parsed=prediction is not None,
+        prediction=None if prediction is None else tuple(prediction),
+        target=tuple(doc["target"]),
+        **scores,
+    )
 
 
 def _results(doc: Mapping, results: list, cot: bool) -> dict[str, dict]:
-    record = score_response(doc, results[0] if results else None, cot=cot)
-    return {metric: record for metric in metrics.METRICS_OF_FAMILY[doc["family"]]}
+    record = score_response(doc, results[0] if results else None, cot=cot).to_dict()
+    return {metric: record for metric in get_family(doc["family"]).metrics}
 
 
 def medvision_process_results(doc: Mapping, results: list) -> dict[str, dict]:
@@ -226,20 +221,20 @@ def medvision_process_results_cot(doc: Mapping, results: list) -> dict[str, dict
 # --- aggregation: one per metric key ------------------------------------------------------------
 
 
+def aggregation_hook(metric: str) -> str:
+    """Name of the aggregation hook of a metric, e.g. ``medvision_aggregate_iou_above_half`` for ``iou>0.5``."""
+    return f"medvision_aggregate_{_METRIC_SPELLING.get(metric, metric)}"
+
+
 def _aggregation(metric: str) -> Callable[[list[dict]], float]:
     def aggregate(records: list[dict]) -> float:
-        return metrics.aggregate(records, metric)
+        typed = [DocRecord.from_dict(record, f"per-doc record #{index}") for index, record in enumerate(records)]
+        return metrics.aggregate(typed, metric)
 
-    aggregate.__name__ = f"medvision_aggregate_{metric}"
+    aggregate.__name__ = aggregation_hook(metric)
     return aggregate
 
 
-medvision_aggregate_recall = _aggregation("recall")
-medvision_aggregate_precision = _aggregation("precision")
-medvision_aggregate_f1 = _aggregation("f1")
-medvision_aggregate_iou = _aggregation("iou")
-medvision_aggregate_iou_above_half = _aggregation("iou>0.5")
-medvision_aggregate_sr = _aggregation("sr")
-medvision_aggregate_mae = _aggregation("mae")
-medvision_aggregate_mre = _aggregation("mre")
-medvision_aggregate_mre_below_tenth = _aggregation("mre<0.1")
+for _metric in ALL_METRICS:
+    globals()[aggregation_hook(_metric)] = _aggregation(_metric)
+del _metric

@@ -1,5 +1,9 @@
 """lmms-eval model wrappers shipped with medvision-tasks (installed as ``medvision_tasks.models``).
 
+This folder is ``models/`` in the repository and installs as ``medvision_tasks.models``
+(``package_dir`` in setup.cfg), so ``medvision_tasks.models.medvision_v0`` is ``models/medvision_v0.py``
+and no top-level package named ``models`` is installed.
+
 One module per ``--model`` name, as in lmms-eval's own ``lmms_eval/models/simple/``:
 - ``medvision_qwen2_5_vl``: any Qwen2.5-VL checkpoint (Qwen2.5-VL, Lingshu), lossless images,
   greedy decoding, per-request check that the model saw the size the prompt states.

@@ -311,12 +311,12 @@ class MedVisionQwen2_5_VL(lmms):
                 message = (
                     f"{type(self).__name__}: the model does not see the image size the task handed over and "
                     f"stated: {check.describe()}. The prompt's pixel size would be off by the resize factor; "
-                    "check the task's image_policy for this --model (MEDVISION_IMAGE_POLICY; README section 'Scoring the baselines') "
+                    "check the task's image_policy for this --model (MEDVISION_IMAGE_POLICY; docs/models.md) "
                     "and this wrapper's min_pixels/max_pixels."
                 )
                 if self.on_mismatch == "error":
                     raise SizeMismatchError(message)
-                eval_logger.warning(message)
+                eval_logger.warning(f"MedVision: {message}")
 
     def _log_check(self, check: SizeCheck, system_prompt_in_chat: bool) -> None:
         if self.size_log is None:
@@ -330,9 +330,9 @@ class MedVisionQwen2_5_VL(lmms):
         mismatched = [check for check in self.size_checks if not check.ok]
         if mismatched:
             eval_logger.warning(
-                f"{type(self).__name__}: {len(mismatched)} of {len(self.size_checks)} images mismatched"
+                f"MedVision: {type(self).__name__}: {len(mismatched)} of {len(self.size_checks)} images mismatched"
             )
         else:
             eval_logger.info(
-                f"{type(self).__name__}: all {len(self.size_checks)} images seen at the handed and stated size"
+                f"MedVision: {type(self).__name__}: all {len(self.size_checks)} images seen at the handed and stated size"
             )

@@ -3,7 +3,7 @@
 Its rows in a report show what a model scores from the question alone: a uniform random box
 for detection, and sizes, distances and angles drawn from fixed plausible ranges for T/L and
 A/D. The distributions and the per-doc seeding are documented in
-:mod:`medvision_tasks.report.chance`, which the report's random-box baseline shares.
+:mod:`medvision_tasks.chance`, which the report's random-box baseline shares.
 
 Usage::
 
@@ -24,11 +24,8 @@ from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 from tqdm import tqdm
 
-from medvision_tasks.report.chance import random_answer
-
-# Printed precision: relative box corners need 6 decimals to keep whole-pixel edges of images up
-# to ~10^5 pixels distinct; mm and degrees need no more than 0.01.
-_DECIMALS = {"detection": 6, "tl": 2, "ad": 2}
+from medvision_tasks.chance import random_answer
+from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, get_family
 
 
 def _doc_field(doc: Mapping, field: str, where: str) -> Any:
@@ -58,12 +55,12 @@ def answer_for_doc(doc: Mapping, seed: int, where: str = "doc") -> str:
     doc_key = _doc_field(doc, "doc_key", where)
     image_size = None
     metric_type = None
-    if family == "detection":
+    if family == DETECTION:
         image_size = _doc_field(doc, "image_size_2d", where)
-    elif family == "ad":
+    elif family == ANGLE_DISTANCE:
         metric_type = _doc_field(_doc_field(doc, "biometric_profile", where), "metric_type", where)
     values = random_answer(seed, doc_key, family, image_size_hw=image_size, metric_type=metric_type)
-    decimals = _DECIMALS[family]
+    decimals = get_family(family).answer.decimals
     return "<answer>" + ",".join(f"{value:.{decimals}f}" for value in values) + "</answer>"
 
 

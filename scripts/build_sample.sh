@@ -2,7 +2,7 @@
 # Rebuild the bundled sample benchmark (yaml_tasks/sample/) from its real-scan sources.
 #
 #   1. scripts/fetch_sample_sources.sh fills ./sources/ (package registries only; skips what exists);
-#   2. `python -m medvision_tasks.prepare scripts/sample_manifest.yaml` writes the docs, volumes and
+#   2. `python -m medvision_tasks.builder scripts/sample_manifest.yaml` writes the docs, volumes and
 #      summary.json into yaml_tasks/sample/ (previous generated files are removed first, so
 #      nothing stale survives; no .cases/ cache is kept in the repository).
 # The result is deterministic: rebuilding on the same sources gives byte-identical files.

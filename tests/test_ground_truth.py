@@ -1,4 +1,4 @@
-"""Ground truth of SPEC 7 on phantoms whose geometry is known on paper.
+"""Ground truth (docs/data.md, "Builder rules") on phantoms whose geometry is known on paper.
 
 Discretisation tolerance of the ellipse fit, derived once and used below: the fit runs through
 the centres of the lesion's boundary pixels (each a foreground pixel with a background
@@ -141,20 +141,11 @@ def test_axis_aligned_phantom_lengths_and_endpoints(ph, pw, semi_x, semi_y):
     assert isinstance(axes, EllipseAxes)
 
     # The column axis (x) of the phantom: its ends share the centre row; likewise for rows (y).
+    major, minor = (axes.major_endpoints, axes.major_mm), (axes.minor_endpoints, axes.minor_mm)
     if semi_x > semi_y:
-        x_ends, x_len, y_ends, y_len = (
-            axes.major_endpoints,
-            axes.major_mm,
-            axes.minor_endpoints,
-            axes.minor_mm,
-        )
+        (x_ends, x_len), (y_ends, y_len) = major, minor
     elif semi_y > semi_x:
-        x_ends, x_len, y_ends, y_len = (
-            axes.minor_endpoints,
-            axes.minor_mm,
-            axes.major_endpoints,
-            axes.major_mm,
-        )
+        (x_ends, x_len), (y_ends, y_len) = minor, major
     else:  # a circle in mm: whichever axis cv2 calls major, both are checked below
         first, second = axes.major_endpoints, axes.minor_endpoints
         along_columns = abs(first[0][0] - first[1][0]) < FLOAT_TOL

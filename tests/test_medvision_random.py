@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from medvision_tasks.parsing import ANSWER_COUNTS, parse_answer
-from medvision_tasks.report.chance import doc_rng, random_answer, random_box, random_measurement, random_tumor_axes
+from medvision_tasks.chance import doc_rng, random_answer, random_box, random_measurement, random_tumor_axes
+from medvision_tasks.families import get_family
+from medvision_tasks.parsing import parse_answer
 
 medvision_random = pytest.importorskip("medvision_tasks.models.medvision_random")
 MedVisionRandom = medvision_random.MedVisionRandom
@@ -87,10 +88,10 @@ def test_bad_draw_requests(kwargs, message):
 def test_answers_parse_for_plain_and_cot_prompts(doc, cot):
     text = medvision_random.answer_for_doc(doc, seed=0)
     assert text.startswith("<answer>") and text.endswith("</answer>")
-    values = parse_answer(
-        text, ANSWER_COUNTS[doc["family"]], require_answer_tag=cot, allow_negative=doc["family"] != "ad"
-    )
-    assert values is not None and len(values) == ANSWER_COUNTS[doc["family"]]
+    family = get_family(doc["family"])
+    answer = family.answer
+    values = parse_answer(text, answer.count, require_answer_tag=cot, allow_negative=answer.allows_negative)
+    assert values is not None and len(values) == answer.count
     metric_type = (doc.get("biometric_profile") or {}).get("metric_type")
     expected = random_answer(
         0, doc["doc_key"], doc["family"], image_size_hw=doc.get("image_size_2d"), metric_type=metric_type

@@ -1,4 +1,4 @@
-"""Detection and measurement metrics (SPEC 8), checked against values worked out by hand."""
+"""Detection and measurement metrics (yaml_tasks/README.md, "Metrics"), checked against values worked out by hand."""
 
 from __future__ import annotations
 
@@ -6,13 +6,9 @@ import math
 
 import pytest
 
-from medvision_tasks.metrics import (
-    DETECTION_METRICS,
-    MEASUREMENT_METRICS,
-    aggregate,
-    box_scores,
-    measurement_errors,
-)
+from medvision_tasks.families import ALL_METRICS
+from medvision_tasks.metrics import aggregate, box_scores, measurement_errors
+from tests.helpers.records import detection_record, measurement_record, typed
 
 # ----------------------------------------------------------------------------- box_scores
 
@@ -51,6 +47,9 @@ def test_box_scores_identical_boxes_are_perfect():
     assert box_scores(box, box) == pytest.approx({"iou": 1.0, "f1": 1.0, "precision": 1.0, "recall": 1.0})
 
 
+NO_OVERLAP = {"iou": 0.0, "f1": 0.0, "precision": 0.0, "recall": 0.0}
+
+
 @pytest.mark.parametrize(
     "prediction",
     [
@@ -60,12 +59,7 @@ def test_box_scores_identical_boxes_are_perfect():
     ],
 )
 def test_box_scores_disjoint_boxes_score_zero(prediction):
-    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == {
-        "iou": 0.0,
-        "f1": 0.0,
-        "precision": 0.0,
-        "recall": 0.0,
-    }
+    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == NO_OVERLAP
 
 
 @pytest.mark.parametrize(
@@ -79,12 +73,7 @@ def test_box_scores_disjoint_boxes_score_zero(prediction):
 )
 def test_box_scores_zero_area_prediction_scores_zero(prediction):
     # Would otherwise overlap the target: a degenerate box still scores 0, without dividing by 0.
-    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == {
-        "iou": 0.0,
-        "f1": 0.0,
-        "precision": 0.0,
-        "recall": 0.0,
-    }
+    assert box_scores(prediction, [0.0, 0.0, 0.5, 0.5]) == NO_OVERLAP
 
 
 @pytest.mark.parametrize(
@@ -135,14 +124,8 @@ def test_measurement_errors_bad_input_raises(prediction, target):
 
 
 def _box_record(key, parsed, iou=0.0, f1=0.0, precision=0.0, recall=0.0):
-    return {
-        "doc_key": key,
-        "parsed": parsed,
-        "iou": iou,
-        "f1": f1,
-        "precision": precision,
-        "recall": recall,
-    }
+    (record,) = typed([detection_record(key, "D", "x", scores=(recall, precision, f1, iou) if parsed else None)])
+    return record
 
 
 # Scores of the two worked boxes above, an exact hit and a parse failure.
@@ -180,7 +163,7 @@ def test_detection_failure_counts_as_zero_and_lowers_sr_by_one_share():
 
 def test_detection_failure_scores_are_not_read():
     # A failed doc counts 0 whatever scores its record carries (None included).
-    failed = {"doc_key": "x", "parsed": False, "iou": None, "f1": 0.9, "precision": None}
+    (failed,) = typed([{**detection_record("x", "D", "x"), "iou": None, "f1": 0.9, "precision": None}])
     records = [_box_record("exact", True, 1.0, 1.0, 1.0, 1.0), failed]
     assert aggregate(records, "iou") == pytest.approx(50.0)
     assert aggregate(records, "f1") == pytest.approx(50.0)
@@ -189,7 +172,8 @@ def test_detection_failure_scores_are_not_read():
 
 
 def _size_record(key, parsed, abs_error=None, rel_error=None):
-    return {"doc_key": key, "parsed": parsed, "abs_error": abs_error, "rel_error": rel_error}
+    (record,) = typed([measurement_record(key, "D", "tl", "size", errors=(abs_error, rel_error) if parsed else None)])
+    return record
 
 
 MEASUREMENT_RECORDS = [
@@ -244,14 +228,9 @@ def test_no_parsed_docs():
     assert aggregate(boxes, "iou>0.5") == 0.0
 
 
-@pytest.mark.parametrize("metric", sorted(set(DETECTION_METRICS) | set(MEASUREMENT_METRICS)))
+@pytest.mark.parametrize("metric", ALL_METRICS)
 def test_empty_records_give_nan(metric):
     assert math.isnan(aggregate([], metric))
-
-
-def test_metric_names():
-    assert DETECTION_METRICS == ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
-    assert MEASUREMENT_METRICS == ("mae", "mre", "sr", "mre<0.1")
 
 
 @pytest.mark.parametrize("metric", ["accuracy", "IoU", "mre<0.05", ""])
@@ -260,13 +239,8 @@ def test_unknown_metric_raises(metric):
         aggregate(DETECTION_RECORDS, metric)
 
 
-def test_record_without_parsed_names_the_doc():
-    with pytest.raises(ValueError, match="ds/img.nii.gz#2:10/liver.*parsed"):
-        aggregate([{"doc_key": "ds/img.nii.gz#2:10/liver", "iou": 0.3}], "iou")
-
-
-def test_parsed_record_without_score_names_the_field():
-    with pytest.raises(ValueError, match="doc-7.*'abs_error'"):
-        aggregate([{"doc_key": "doc-7", "parsed": True, "rel_error": 0.1}], "mae")
-    with pytest.raises(ValueError, match="doc-8.*'iou'"):
-        aggregate([{"doc_key": "doc-8", "parsed": True}], "iou>0.5")
+def test_a_metric_of_another_family_names_the_doc_and_the_field():
+    with pytest.raises(ValueError, match="quarter: a parsed detection record has no 'abs_error'"):
+        aggregate(DETECTION_RECORDS, "mae")
+    with pytest.raises(ValueError, match="a: a parsed tl record has no 'iou'"):
+        aggregate(MEASUREMENT_RECORDS, "iou>0.5")

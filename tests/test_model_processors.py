@@ -29,7 +29,7 @@ import pytest
 import torch
 from PIL import Image
 
-from medvision_tasks.prompts import tumor_lesion_prompt
+from medvision_tasks.prompts import SeenImage, tumor_lesion_prompt
 from medvision_tasks.rendering import render_slice
 from medvision_tasks.spacing import POLICIES, stated_pixel_size
 from tests.helpers import tiny_models
@@ -64,8 +64,7 @@ def handed_over(policy_name: str, slice_name: str) -> tuple[Image.Image, np.ndar
         "tumor",
         "abdominal CT scan",
         unit="mm",
-        image_size_hw=seen,
-        pixel_size_hw=stated_pixel_size((height, width), (ph, pw), seen),
+        seen=SeenImage(seen, stated_pixel_size((height, width), (ph, pw), seen)),
         cot=False,
     )
     match = STATED.search(prompt)
@@ -110,6 +109,18 @@ def qwen_unpatchify(pixel_values: torch.Tensor, grid_thw, patch: int = 14, merge
 def processor_of(family: str, *args):
     """The full transformers processor of a family (tests/helpers/tiny_models.py), built once."""
     return getattr(tiny_models, f"build_{family}_processor")(*args)
+
+
+def processed(processor_name: str, policy_name: str, slice_name: str, image_token: str, **options):
+    """A stock processor's output for a slice handed over under a policy, the image token in the text.
+
+    Returns:
+        ``(processor, output, grey slice as handed over, stated (H, W))``.
+    """
+    processor = processor_of(processor_name)
+    image, grey, stated_hw = handed_over(policy_name, slice_name)
+    out = processor(images=[image], text=[f"{image_token} question"], return_tensors="pt", **options)
+    return processor, out, grey, stated_hw
 
 
 def qwen_processor(min_pixels: int, max_pixels: int):
@@ -186,9 +197,7 @@ def test_stock_qwen_simple_path_keeps_the_size(policy_name, slice_name):
 
 @pytest.mark.parametrize("slice_name", SLICES)
 def test_gemma3_processor_leaves_896_unchanged(slice_name):
-    processor = processor_of("gemma3")
-    image, grey, stated_hw = handed_over("gemma3_896", slice_name)
-    out = processor(images=[image], text=["<start_of_image> question"], return_tensors="pt")
+    processor, out, grey, stated_hw = processed("gemma3", "gemma3_896", slice_name, "<start_of_image>")
     assert out["pixel_values"].shape == (1, 3, *stated_hw)  # one view, no pan-and-scan crops
     assert out["input_ids"][0].tolist().count(processor.tokenizer.image_token_id) == 256  # one image's tokens
     image_processor = processor.image_processor
@@ -213,10 +222,10 @@ def test_stock_internvl_dynamic_preprocess_gives_one_unchanged_tile(wrapper, sli
 
 @pytest.mark.parametrize("slice_name", SLICES)
 def test_internvl_hf_processor_gives_one_unchanged_patch(slice_name):
-    processor = processor_of("internvl")
-    image, grey, _ = handed_over("internvl_448", slice_name)
     # lmms-eval's internvl_hf passes min_patches=1, max_patches=12; the processor crops to patches.
-    out = processor(images=[image], text=["<IMG_CONTEXT> question"], min_patches=1, max_patches=12, return_tensors="pt")
+    processor, out, grey, _ = processed(
+        "internvl", "internvl_448", slice_name, "<IMG_CONTEXT>", min_patches=1, max_patches=12
+    )
     assert out["pixel_values"].shape == (1, 3, 448, 448)  # one patch, no thumbnail
     assert out["input_ids"][0].tolist().count(processor.image_token_id) == 256  # tokens of one patch
     assert_same_pixels(denormalize(out["pixel_values"][0], IMAGENET_MEAN, IMAGENET_STD), grey)
@@ -244,9 +253,7 @@ def test_mllama_processor_gives_one_unpadded_tile(slice_name):
 
 @pytest.mark.parametrize("slice_name", SLICES)
 def test_llava_onevision_any_res_sees_the_image_twice_unchanged(slice_name):
-    processor = processor_of("llava_onevision")
-    image, grey, stated_hw = handed_over("llava_onevision_384", slice_name)
-    out = processor(images=[image], text=["<image> question"], return_tensors="pt")
+    processor, out, grey, stated_hw = processed("llava_onevision", "llava_onevision_384", slice_name, "<image>")
     # The global view plus one grid cell: best resolution 384x384, no padding, no unpadding later.
     assert out["pixel_values"].shape == (1, 2, 3, 384, 384)
     assert out["image_sizes"].tolist() == [list(stated_hw)]
@@ -262,9 +269,7 @@ def test_llava_onevision_any_res_sees_the_image_twice_unchanged(slice_name):
 
 @pytest.mark.parametrize("slice_name", SLICES)
 def test_clip_336_processor_leaves_the_image_unchanged(slice_name):
-    processor = processor_of("clip_336")
-    image, grey, _ = handed_over("clip_336", slice_name)
-    out = processor(images=[image], text=["<image> question"], return_tensors="pt")
+    processor, out, grey, _ = processed("clip_336", "clip_336", slice_name, "<image>")
     assert out["pixel_values"].shape == (1, 3, 336, 336)
     assert out["input_ids"][0].tolist().count(processor.image_token_id) == 576  # 24 x 24 patches
     assert_same_pixels(denormalize(out["pixel_values"][0], CLIP_MEAN, CLIP_STD), grey)

@@ -1,4 +1,4 @@
-"""Prompts (SPEC 4): CoT texts as in the MedVision-V0-7B model card, plain texts as in SPEC."""
+"""Prompts: CoT texts as in the MedVision-V0-7B model card, plain texts as the benchmark wrote them (docs/fidelity.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from medvision_tasks.prompts import (
     SYSTEM_PROMPT,
+    SeenImage,
     biometrics_prompt,
     detection_prompt,
     tumor_lesion_prompt,
@@ -87,25 +88,24 @@ def test_cot_tumor_lesion_prompt_matches_model_card_example():
         "Step 2: Identify the minor axis (the shortest diameter) of the ellipse. "
         "Find its two endpoints and record their relative coordinates in the same (x, y) format. "
         "Denote them as (x1_minor, y1_minor) and (x2_minor, y2_minor). "
-        "Step 3: Given the pixel dimensions (pixel_width, pixel_height) and image size "
-        "(image_width, image_height), compute the physical length of the major axis using: "
-        "major_axis_length = sqrt(((x2_major - x1_major) * image_width * pixel_width)^2 + "
-        "((y2_major - y1_major) * image_height * pixel_height)^2). "
+        "Step 3: Given the pixel dimensions (pixel_width, pixel_height) "
+        "and image size (image_width, image_height), "
+        "compute the physical length of the major axis using: "
+        "major_axis_length = sqrt(((x2_major - x1_major) * image_width * pixel_width)^2 "
+        "+ ((y2_major - y1_major) * image_height * pixel_height)^2). "
         "Step 4: Similarly, compute the physical length of the minor axis using: "
-        "minor_axis_length = sqrt(((x2_minor - x1_minor) * image_width * pixel_width)^2 + "
-        "((y2_minor - y1_minor) * image_height * pixel_height)^2). "
+        "minor_axis_length = sqrt(((x2_minor - x1_minor) * image_width * pixel_width)^2 "
+        "+ ((y2_minor - y1_minor) * image_height * pixel_height)^2). "
         "Report the reasoning process and final answer within <think> </think> and <answer> "
         "</answer> tags, respectively. "
         "Inside <think> </think>, include reasoning and step results using "
         "<step-k-reasoning> </step-k-reasoning> and <step-k-answer> </step-k-answer> tags.\n"
         "Follow the reasoning steps to get the final answer in the required format."
     )
-    got = tumor_lesion_prompt("tumor", None, unit="mm", image_size_hw=(504, 504), pixel_size_hw=(0.7, 0.7), cot=True)
+    got = tumor_lesion_prompt("tumor", None, unit="mm", seen=SeenImage((504, 504), (0.7, 0.7)), cot=True)
     assert got == expected
     # An empty description reads the same as none.
-    assert got == tumor_lesion_prompt(
-        "tumor", "", unit="mm", image_size_hw=(504, 504), pixel_size_hw=(0.7, 0.7), cot=True
-    )
+    assert got == tumor_lesion_prompt("tumor", "", unit="mm", seen=SeenImage((504, 504), (0.7, 0.7)), cot=True)
 
 
 def test_plain_tumor_lesion_prompt_block_order_and_text():
@@ -113,8 +113,7 @@ def test_plain_tumor_lesion_prompt_block_order_and_text():
         "kidney tumor",
         "abdominal CT scan",
         unit="mm",
-        image_size_hw=(400, 504),  # H, W
-        pixel_size_hw=(0.81234, 0.7),  # ph, pw
+        seen=SeenImage((400, 504), (0.81234, 0.7)),  # (H, W) pixels, (ph, pw) mm
         cot=False,
     )
     expected = (
@@ -172,8 +171,7 @@ def test_plain_distance_prompt():
         ["left parietal point", "right parietal point"],
         "fetal brain MRI",
         unit="mm",
-        image_size_hw=(504, 448),
-        pixel_size_hw=(0.5, 0.625),
+        seen=SeenImage((504, 448), (0.5, 0.625)),
         cot=False,
     )
     expected = (
@@ -199,8 +197,7 @@ def _ad(metric_type, names, *, cot, unit, measurement_name="ANB"):
         names,
         None,
         unit=unit,
-        image_size_hw=(504, 504),
-        pixel_size_hw=(0.2, 0.2),
+        seen=SeenImage((504, 504), (0.2, 0.2)),
         cot=cot,
     )
 
@@ -269,15 +266,15 @@ def test_biometrics_prompt_rejects_bad_input(metric_type, names, message):
     ("size_hw", "pixel_hw", "message"),
     [
         ((504,), (0.7, 0.7), "2 values"),
-        ((0, 504), (0.7, 0.7), "image_size_hw"),
-        ((504.5, 504), (0.7, 0.7), "image_size_hw"),
-        ((504, 504), (0.0, 0.7), "pixel_size_hw"),
-        ((504, 504), (float("nan"), 0.7), "pixel_size_hw"),
+        ((0, 504), (0.7, 0.7), "size_hw must be positive whole pixels"),
+        ((504.5, 504), (0.7, 0.7), "size_hw must be positive whole pixels"),
+        ((504, 504), (0.0, 0.7), "pixel_size_hw must be positive finite mm"),
+        ((504, 504), (float("nan"), 0.7), "pixel_size_hw must be positive finite mm"),
     ],
 )
 def test_sizes_are_validated(size_hw, pixel_hw, message):
     with pytest.raises(ValueError, match=message):
-        tumor_lesion_prompt("tumor", None, unit="mm", image_size_hw=size_hw, pixel_size_hw=pixel_hw, cot=False)
+        tumor_lesion_prompt("tumor", None, unit="mm", seen=SeenImage(size_hw, pixel_hw), cot=False)
 
 
 def test_empty_label_name_rejected():
@@ -319,8 +316,7 @@ def test_cot_prompts_match_model_card_templates():
         "lesion",
         "brain MRI",
         unit="mm",
-        image_size_hw=(504, 448),
-        pixel_size_hw=(0.5, 0.625),
+        seen=SeenImage((504, 448), (0.5, 0.625)),
         cot=True,
     )
 
@@ -353,8 +349,7 @@ def test_cot_prompts_match_model_card_templates():
             names,
             "X-ray",
             unit=unit,
-            image_size_hw=(504, 448),
-            pixel_size_hw=(0.5, 0.625),
+            seen=SeenImage((504, 448), (0.5, 0.625)),
             cot=True,
         )
         assert got == text, kind

@@ -1,9 +1,9 @@
-"""Slice rendering (SPEC section 3) on arrays whose every value is known."""
+"""Slice rendering (docs/fidelity.md) on arrays whose every value is known."""
 
 import numpy as np
 import pytest
 
-from medvision_tasks.rendering import extract_slice, normalize_to_uint8, render_slice, resize_bilinear, slice_spacing
+from medvision_tasks.rendering import extract_slice, normalize_to_uint8, render_slice, resize_bilinear
 
 
 def indexed_volume() -> np.ndarray:
@@ -24,16 +24,11 @@ def test_slices_keep_array_rows_as_image_rows(slice_dim, slice_idx, expected):
     np.testing.assert_array_equal(extract_slice(indexed_volume(), slice_dim, slice_idx), expected)
 
 
-@pytest.mark.parametrize("slice_dim, expected", [(0, (0.8, 2.0)), (1, (0.5, 2.0)), (2, (0.5, 0.8))])
-def test_pixel_size_is_the_two_remaining_axes_in_order(slice_dim, expected):
-    assert slice_spacing((0.5, 0.8, 2.0), slice_dim) == expected
-
-
 def test_out_of_range_slice_and_bad_dim_are_errors():
     with pytest.raises(IndexError, match="slice_idx 2 outside 0..1"):
         extract_slice(indexed_volume(), 2, 2)
-    with pytest.raises(ValueError, match="slice_dim"):
-        slice_spacing((1, 1, 1), 3)
+    with pytest.raises(ValueError, match="slice_dim must be 0, 1 or 2, got 3"):
+        extract_slice(indexed_volume(), 3, 0)
 
 
 def test_min_max_normalisation_and_constant_slice():

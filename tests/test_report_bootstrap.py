@@ -10,7 +10,8 @@ from medvision_tasks.metrics import aggregate
 from medvision_tasks.report import bootstrap
 from medvision_tasks.report.bootstrap import bootstrap_intervals
 from medvision_tasks.report.grouping import weighted_mean_over_groups
-from tests.test_report_fixtures import alpha_detection, alpha_tl, beta_detection, detection_record, measurement_record
+from tests.helpers.records import detection_record, measurement_record, typed
+from tests.test_report_fixtures import alpha_detection, alpha_tl, beta_detection
 
 DETECTION = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
 MEASUREMENT = ("mae", "mre", "sr", "mre<0.1")
@@ -19,12 +20,12 @@ MEASUREMENT = ("mae", "mre", "sr", "mre<0.1")
 def groups_of(records):
     groups = {}
     for r in records:
-        groups.setdefault(r["label_name"], []).append(r)
+        groups.setdefault(r.label_name, []).append(r)
     return list(groups.values())
 
 
 def test_interval_contains_the_point_estimate_and_is_stable_under_the_seed():
-    strata = groups_of(alpha_detection())
+    strata = groups_of(typed(alpha_detection()))
     first = bootstrap_intervals(strata, DETECTION, n_resamples=500, seed=7, key="t2/alpha")
     again = bootstrap_intervals(strata, DETECTION, n_resamples=500, seed=7, key="t2/alpha")
     other_seed = bootstrap_intervals(strata, DETECTION, n_resamples=500, seed=8, key="t2/alpha")
@@ -38,7 +39,7 @@ def test_interval_contains_the_point_estimate_and_is_stable_under_the_seed():
 
 
 def test_measurement_interval_contains_estimate_with_failures():
-    records = alpha_tl() * 10  # 40 docs, 10 of them failures
+    records = typed(alpha_tl()) * 10  # 40 docs, 10 of them failures
     intervals = bootstrap_intervals([records], MEASUREMENT, n_resamples=400, seed=0, key="t3")
     for metric in MEASUREMENT:
         low, high = intervals[metric]
@@ -46,7 +47,7 @@ def test_measurement_interval_contains_estimate_with_failures():
 
 
 def test_interval_depends_on_its_key_not_on_other_numbers():
-    strata = groups_of(beta_detection())
+    strata = groups_of(typed(beta_detection()))
     alone = bootstrap_intervals(strata[:1], ("iou",), n_resamples=200, seed=1, key="k")
     bootstrap_intervals(strata, DETECTION, n_resamples=200, seed=1, key="other")  # another number first
     assert bootstrap_intervals(strata[:1], ("iou",), n_resamples=200, seed=1, key="k") == alone
@@ -55,7 +56,7 @@ def test_interval_depends_on_its_key_not_on_other_numbers():
 def test_constant_groups_give_a_degenerate_interval_because_group_weights_stay_fixed():
     # beta: liver 60 docs all IoU .8, spleen 90 docs all IoU .1. Resampling inside each group can
     # only redraw the same values, so every resample gives (60*80 + 90*10)/150 = 38.
-    strata = groups_of(beta_detection())
+    strata = groups_of(typed(beta_detection()))
     intervals = bootstrap_intervals(strata, ("iou", "iou>0.5"), n_resamples=300, seed=3, key="beta")
     assert intervals["iou"] == pytest.approx((38.0, 38.0))
     assert intervals["iou>0.5"] == pytest.approx((40.0, 40.0))
@@ -63,24 +64,26 @@ def test_constant_groups_give_a_degenerate_interval_because_group_weights_stay_f
 
 def test_two_docs_zero_and_hundred_give_the_full_range():
     # Resampled means of {0, 100}: 0 w.p. 1/4, 50 w.p. 1/2, 100 w.p. 1/4 -> 2.5th pct 0, 97.5th pct 100.
-    records = [
-        detection_record("a", "D", "liver", scores=(1.0, 1.0, 1.0, 1.0)),
-        detection_record("b", "D", "liver", scores=None),
-    ]
+    records = typed(
+        [
+            detection_record("a", "D", "liver", scores=(1.0, 1.0, 1.0, 1.0)),
+            detection_record("b", "D", "liver", scores=None),
+        ]
+    )
     intervals = bootstrap_intervals([records], ("sr", "iou"), n_resamples=2000, seed=0, key="two")
     assert intervals["sr"] == (0.0, 100.0)
     assert intervals["iou"] == (0.0, 100.0)
 
 
 def test_no_parsed_doc_gives_an_undefined_interval_for_errors():
-    records = [measurement_record(f"d{i}", "D", "tl", "size", errors=None) for i in range(5)]
+    records = typed(measurement_record(f"d{i}", "D", "tl", "size", errors=None) for i in range(5))
     intervals = bootstrap_intervals([records], MEASUREMENT, n_resamples=50, seed=0, key="none")
     assert all(math.isnan(v) for v in intervals["mae"])
     assert intervals["sr"] == (0.0, 0.0)
 
 
 def test_fast_path_equals_calling_aggregate_on_every_resample(monkeypatch):
-    strata = groups_of(alpha_detection()) + [alpha_tl()]
+    strata = groups_of(typed(alpha_detection())) + [typed(alpha_tl())]
     detection_strata, tl_strata = strata[:-1], strata[-1:]
     fast = {
         **bootstrap_intervals(detection_strata, DETECTION, n_resamples=120, seed=5, key="x"),
@@ -104,7 +107,7 @@ def test_fast_path_equals_calling_aggregate_on_every_resample(monkeypatch):
 
 
 def test_resampling_is_chunked_without_changing_the_draws(monkeypatch):
-    strata = groups_of(alpha_detection())
+    strata = groups_of(typed(alpha_detection()))
     whole = bootstrap_intervals(strata, ("iou",), n_resamples=100, seed=2, key="c")
     monkeypatch.setattr(bootstrap, "_MAX_CHUNK_ELEMENTS", 1)  # one resample per chunk
     chunked = bootstrap_intervals(strata, ("iou",), n_resamples=100, seed=2, key="c")
@@ -114,11 +117,11 @@ def test_resampling_is_chunked_without_changing_the_draws(monkeypatch):
 @pytest.mark.parametrize("bad", [-1, 1.5, True])
 def test_seed_must_be_a_non_negative_integer(bad):
     with pytest.raises(ValueError, match="seed"):
-        bootstrap_intervals([alpha_tl()], ("mae",), n_resamples=10, seed=bad, key="k")
+        bootstrap_intervals([typed(alpha_tl())], ("mae",), n_resamples=10, seed=bad, key="k")
 
 
 def test_invalid_arguments_are_rejected():
     with pytest.raises(ValueError, match="n_resamples"):
-        bootstrap_intervals([alpha_tl()], ("mae",), n_resamples=0, seed=0, key="k")
+        bootstrap_intervals([typed(alpha_tl())], ("mae",), n_resamples=0, seed=0, key="k")
     with pytest.raises(ValueError, match="empty stratum"):
         bootstrap_intervals([[]], ("mae",), n_resamples=10, seed=0, key="k")

@@ -14,81 +14,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.helpers.records import detection_record, measurement_record
+
 DETECTION_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
 MEASUREMENT_METRICS = ("mae", "mre", "sr", "mre<0.1")
 
 
-def detection_record(
-    key: str,
-    dataset: str,
-    label_name: str,
-    *,
-    plane: str = "axial",
-    scores=None,
-    area: float = 0.1,
-    modality: str = "CT",
-    label: int = 1,
-) -> dict:
-    """A detection record; ``scores`` = (recall, precision, f1, iou) or None for a parse failure."""
-    parsed = scores is not None
-    recall, precision, f1, iou = scores if parsed else (0.0, 0.0, 0.0, 0.0)
-    return {
-        "doc_key": key,
-        "dataset": dataset,
-        "family": "detection",
-        "task_id": "01",
-        "label": label,
-        "label_name": label_name,
-        "plane": plane,
-        "modality": modality,
-        "metric_type": "box",
-        "unit": None,
-        "image_size": [100, 100],
-        "pixel_size": None,
-        "parsed": parsed,
-        "prediction": [0.1, 0.1, 0.5, 0.5] if parsed else None,
-        "target": [0.2, 0.2, 0.6, 0.6],
-        "iou": iou,
-        "f1": f1,
-        "precision": precision,
-        "recall": recall,
-        "box_area_fraction": area,
-    }
-
-
-def measurement_record(
-    key: str,
-    dataset: str,
-    family: str,
-    metric_type: str,
-    *,
-    errors=None,
-    plane: str = "axial",
-    label_name: str = "m",
-    unit: str = "mm",
-) -> dict:
-    """A T/L or A/D record; ``errors`` = (abs_error, rel_error) or None for a parse failure."""
-    parsed = errors is not None
-    abs_error, rel_error = errors if parsed else (None, None)
-    return {
-        "doc_key": key,
-        "dataset": dataset,
-        "family": family,
-        "task_id": "01",
-        "label": 1 if family == "tl" else None,
-        "label_name": label_name,
-        "plane": plane,
-        "modality": "MRI",
-        "metric_type": metric_type,
-        "unit": unit,
-        "image_size": [64, 64],
-        "pixel_size": [1.0, 1.0],
-        "parsed": parsed,
-        "prediction": [1.0] if parsed else None,
-        "target": [10.0],
-        "abs_error": abs_error,
-        "rel_error": rel_error,
-    }
+def percents_of(sums: tuple[float, ...], n_docs: int) -> dict[str, float]:
+    """``100 * sum / n_docs`` per detection metric, the sums given in DETECTION_METRICS order."""
+    return {metric: 100 * total / n_docs for metric, total in zip(DETECTION_METRICS, sums)}
 
 
 def write_run(
@@ -189,26 +123,12 @@ EXPECTED_ALPHA_ANATOMY = {"recall": 54.0, "precision": 48.0, "f1": 51.0, "iou": 
 # Tumor/lesion: both groups under 50 -> fallback to all (30 docs), weighted by docs:
 #   R (20*.4 + 5*1)/30 = 13/30   P (20*.2 + 5)/30 = 9/30   F1 (20*.25 + 5)/30 = 10/30
 #   IoU (20*.15 + 5)/30 = 8/30   SR 25/30   IoU>0.5: 5/30 (only the perfect ones)
-EXPECTED_ALPHA_TUMOR = {
-    "recall": 100 * 13 / 30,
-    "precision": 100 * 9 / 30,
-    "f1": 100 * 10 / 30,
-    "iou": 100 * 8 / 30,
-    "sr": 100 * 25 / 30,
-    "iou>0.5": 100 * 5 / 30,
-}
+EXPECTED_ALPHA_TUMOR = percents_of((13, 9, 10, 8, 25, 5), 30)
 # What lmms-eval reports for the whole task (all 220 docs pooled):
 #   R: 45*.8 + 90*.5 + 40 + 20*.4 + 5 = 36 + 45 + 40 + 8 + 5 = 134 -> 134/220
 #   P: 27 + 45 + 40 + 4 + 5 = 121   F1: 31.5 + 45 + 40 + 5 + 5 = 126.5   IoU: 24.75 + 27 + 40 + 3 + 5 = 99.75
 #   SR: (45 + 90 + 40 + 20 + 5)/220 = 200/220   IoU>0.5 (IoU >= .5): 45 + 40 + 5 = 90 -> 90/220
-ALPHA_DETECT_REPORTED = {
-    "recall": 100 * 134 / 220,
-    "precision": 100 * 121 / 220,
-    "f1": 100 * 126.5 / 220,
-    "iou": 100 * 99.75 / 220,
-    "sr": 100 * 200 / 220,
-    "iou>0.5": 100 * 90 / 220,
-}
+ALPHA_DETECT_REPORTED = percents_of((134, 121, 126.5, 99.75, 200, 90), 220)
 
 
 # --- model "beta": detection, anatomy only, better IoU ------------------------------------------

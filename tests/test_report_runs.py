@@ -76,7 +76,7 @@ def test_a_doc_read_twice_keeps_the_latest_run(tmp_path):
     write_run(tmp_path, "m", "", "2026-02-01", {"medvision_tl": (new, ALPHA_TL_REPORTED)}, folder="y")
     records = collect_systems(read_runs([tmp_path], progress=False))[System("m")]["tl"]
     assert len(records) == 4
-    assert [r["abs_error"] for r in records if r["parsed"]] == [1.0, 1.0, 1.0]
+    assert [r.abs_error for r in records if r.parsed] == [1.0, 1.0, 1.0]
 
 
 def test_group_entries_and_other_tasks_are_skipped(tmp_path):
@@ -122,35 +122,26 @@ def test_malformed_results_json(tmp_path):
         read_runs([tmp_path])
 
 
+def _record_changed(**changes):
+    """A samples-line mutation: the per-doc record under every metric key with ``changes`` applied."""
+
+    def mutate(line: str) -> str:
+        data = json.loads(line)
+        return json.dumps({k: ({**v, **changes} if isinstance(v, dict) else v) for k, v in data.items()})
+
+    return mutate
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
         (lambda line: "{broken", r"samples_medvision_detect.jsonl:2: not valid JSON"),
         (lambda line: json.dumps({"doc_id": 1, "recall": 0.5}), r":2: no per-doc record under any metric key"),
-        (
-            lambda line: json.dumps(
-                {k: ({**v, "doc_key": None} if isinstance(v, dict) else v) for k, v in json.loads(line).items()}
-            ),
-            r":2: per-doc record has no field 'doc_key'",
-        ),
-        (
-            lambda line: json.dumps(
-                {k: ({**v, "parsed": "yes"} if isinstance(v, dict) else v) for k, v in json.loads(line).items()}
-            ),
-            r":2: record field 'parsed' must be true or false",
-        ),
-        (
-            lambda line: json.dumps(
-                {k: ({**v, "iou": None} if isinstance(v, dict) else v) for k, v in json.loads(line).items()}
-            ),
-            r":2: parsed doc's record needs a number in 'iou'",
-        ),
-        (
-            lambda line: json.dumps(
-                {k: ({**v, "family": "vqa"} if isinstance(v, dict) else v) for k, v in json.loads(line).items()}
-            ),
-            r":2: record field 'family' is 'vqa'",
-        ),
+        (_record_changed(doc_key=None), r":2: per-doc record has no field 'doc_key'"),
+        (_record_changed(parsed="yes"), r":2: record field 'parsed' must be true or false"),
+        (_record_changed(iou=None), r":2: parsed doc's record needs a finite number in 'iou'"),
+        (_record_changed(family="vqa"), r":2: record field 'family' is 'vqa'"),
+        (_record_changed(target=[0.1, 0.2]), r":2: record field 'target' must be a list of 4 finite number"),
     ],
 )
 def test_bad_samples_lines_name_file_and_line(tmp_path, mutate, message):
@@ -166,7 +157,7 @@ def test_bad_samples_lines_name_file_and_line(tmp_path, mutate, message):
 def test_cli_reports_unusable_input_with_exit_status_2(tmp_path, capsys):
     assert main([str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("medvision-tasks report: error: ") and "no lmms-eval results" in err
+    assert err.startswith("MedVision error: report: ") and "no lmms-eval results" in err
 
 
 def test_cli_writes_tables_markdown_csv_and_html(tmp_path, capsys):

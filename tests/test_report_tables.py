@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from pathlib import Path
 
 import pytest
 
@@ -115,42 +116,10 @@ def test_user_runs_are_ranked_among_themselves(report):
     assert all(alpha.cells[("tumor_lesion", m)].rank is None for m in EXPECTED_ALPHA_TUMOR)
 
 
-# Medals of the paper's project page, per column: (gold, silver, bronze).
+# Medals of the paper's project page, per column (gold, silver, bronze), typed from the page.
 PAPER_MEDALS = {
-    ("table2_detection", "anatomy", "recall"): ("MedVision-V0 (7B)", "Qwen2.5-VL (7B)", "MedGemma (4B)"),
-    ("table2_detection", "anatomy", "precision"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HealthGPT-L14 (14B)"),
-    ("table2_detection", "anatomy", "f1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
-    ("table2_detection", "anatomy", "iou"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
-    ("table2_detection", "anatomy", "iou>0.5"): ("MedVision-V0 (7B)", "Lingshu (32B)", "MedGemma (27B)"),
-    ("table2_detection", "tumor_lesion", "recall"): ("MedGemma (4B)", "Qwen2.5-VL (7B)", "MedDr (40B)"),
-    ("table2_detection", "tumor_lesion", "precision"): (
-        "MedVision-V0 (7B)",
-        "InternVL3 (38B)",
-        "LLaVA-OneVision (72B)",
-    ),
-    ("table2_detection", "tumor_lesion", "f1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "LLaVA-OneVision (72B)"),
-    ("table2_detection", "tumor_lesion", "iou"): ("MedVision-V0 (7B)", "Lingshu (32B)", "LLaVA-OneVision (72B)"),
-    ("table2_detection", "tumor_lesion", "iou>0.5"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "Qwen2.5-VL (32B)"),
-    ("table3_tumor_lesion_size", "all", "mae"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HuatuoGPT-Vision (34B)"),
-    ("table3_tumor_lesion_size", "all", "mre"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HuatuoGPT-Vision (34B)"),
-    ("table3_tumor_lesion_size", "all", "mre<0.1"): ("MedVision-V0 (7B)", "Lingshu (32B)", "HealthGPT-L14 (14B)"),
-    ("table4_angle_distance", "ceph_distance", "mae"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "MedGemma (27B)"),
-    ("table4_angle_distance", "ceph_distance", "mre"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "MedGemma (27B)"),
-    ("table4_angle_distance", "ceph_distance", "mre<0.1"): (
-        "MedVision-V0 (7B)",
-        "HealthGPT-L14 (14B)",
-        "Lingshu (32B)",
-    ),
-    ("table4_angle_distance", "ceph_angle", "mae"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "HealthGPT-L14 (14B)"),
-    ("table4_angle_distance", "ceph_angle", "mre"): ("MedVision-V0 (7B)", "Qwen2.5-VL (32B)", "MedGemma (4B)"),
-    ("table4_angle_distance", "ceph_angle", "mre<0.1"): ("MedVision-V0 (7B)", "InternVL3 (38B)", "HealthGPT-L14 (14B)"),
-    ("table4_angle_distance", "feta24_distance", "mae"): ("MedVision-V0 (7B)", "HealthGPT-L14 (14B)", "Gemma3 (27B)"),
-    ("table4_angle_distance", "feta24_distance", "mre"): ("MedVision-V0 (7B)", "MedGemma (4B)", "Lingshu (32B)"),
-    ("table4_angle_distance", "feta24_distance", "mre<0.1"): (
-        "MedVision-V0 (7B)",
-        "LLaVA-OneVision (72B)",
-        "InternVL3 (38B)",
-    ),
+    (row["table"], row["subset"], row["metric"]): (row["gold"], row["silver"], row["bronze"])
+    for row in csv.DictReader((Path(__file__).parent / "data" / "paper_medals.csv").read_text().splitlines())
 }
 
 
@@ -286,7 +255,8 @@ def test_markdown_marks_published_rows_and_fallback(report):
 
 
 def test_a_model_that_never_answers_has_no_error_and_zero_success(tmp_path):
-    from tests.test_report_fixtures import ALPHA_TL_REPORTED, alpha_tl, measurement_record, write_run
+    from tests.helpers.records import measurement_record
+    from tests.test_report_fixtures import ALPHA_TL_REPORTED, alpha_tl, write_run
 
     silent = [measurement_record(f"KiTS23/tl/{i}", "KiTS23", "tl", "size", errors=None) for i in range(4)]
     write_run(tmp_path, "alpha", "", "d1", {"medvision_tl": (alpha_tl(), ALPHA_TL_REPORTED)})
@@ -311,20 +281,32 @@ def test_measurements_under_the_default_image_policy_are_flagged(tmp_path):
 
     unmapped = [{**record, "image_policy": "unmapped_native"} for record in alpha_tl()]
     mapped = [{**record, "image_policy": "qwen2_5_vl"} for record in alpha_tl()]
+    unrecorded = [
+        {**record, "image_policy": "unknown", "image_size": None, "pixel_size": None} for record in alpha_tl()
+    ]
     write_run(tmp_path, "unknown_vlm", "", "d1", {"medvision_tl": (unmapped, ALPHA_TL_REPORTED)})
     write_run(tmp_path, "qwen2_5_vl", "", "d2", {"medvision_tl": (mapped, ALPHA_TL_REPORTED)})
+    write_run(tmp_path, "scored_elsewhere", "", "d3", {"medvision_tl": (unrecorded, ALPHA_TL_REPORTED)})
     headline = build_report(read_runs([tmp_path], progress=False), ReportOptions(n_bootstrap=0)).headline
     (note,) = [n for n in headline[1].notes if n.startswith("Unverified spacing")]
     assert "unknown_vlm ran under the default image policy `unmapped_native`" in note
     assert "qwen2_5_vl" not in note.split("ran under")[0]
-    assert not any(n.startswith("Unverified spacing") for n in headline[2].notes)  # no A/D runs
+    (unknown,) = [n for n in headline[1].notes if n.startswith("Unknown stated geometry")]
+    assert unknown.startswith("Unknown stated geometry: records of scored_elsewhere carry no entry")
+    assert not any(n.startswith(("Unverified spacing", "Unknown")) for n in headline[2].notes)  # no A/D runs
 
 
 def test_random_boxes_are_drawn_on_the_slice_grid_not_the_stated_size():
     from medvision_tasks.report.build import random_box_records
+    from tests.helpers.records import detection_record, typed
 
     # A 2 x 2 slice shown to the model at 504 x 504: edges can only be 0, 1/2 or 1, so against a
     # whole-image target every IoU (= the box's area) is 1/4, 1/2 or 1.
-    record = {"doc_key": "d", "slice_size": [2, 2], "image_size": [504, 504], "target": [0.0, 0.0, 1.0, 1.0]}
-    ious = {round(r["iou"], 12) for r in random_box_records([record], seed=0, draws=200)}
+    record = {
+        **detection_record("d", "D", "x"),
+        "slice_size": [2, 2],
+        "image_size": [504, 504],
+        "target": [0.0, 0.0, 1.0, 1.0],
+    }
+    ious = {round(r.iou, 12) for r in random_box_records(typed([record]), seed=0, draws=200)}
     assert ious == {0.25, 0.5, 1.0}

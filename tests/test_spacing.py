@@ -1,6 +1,6 @@
 """Image policies (medvision_tasks.spacing): sizes handed over, stated pixel sizes, policy choice.
 
-Expected sizes are worked out by hand from the smart_resize rule of SPEC section 5 (the working is
+Expected sizes are worked out by hand from the smart_resize rule (docs/models.md) (the working is
 in the comments), and cross-checked against the two independent implementations the stock Qwen
 wrappers actually run (transformers' image processor and qwen_vl_utils).
 """

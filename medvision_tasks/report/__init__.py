@@ -3,9 +3,8 @@
 Modules, one concern each:
 
 - :mod:`.runs`: reading lmms-eval output folders (results JSON, per-doc samples);
-- :mod:`.grouping`: systems, label groups, anatomy vs tumor/lesion, A/D sub-tasks (SPEC 8);
+- :mod:`.grouping`: systems, label groups, anatomy vs tumor/lesion, A/D sub-tasks (docs/report.md);
 - :mod:`.bootstrap`: seeded percentile-bootstrap intervals;
-- :mod:`.chance`: the chance-level draws shared with the ``medvision_random`` model;
 - :mod:`.build`: every table's numbers; :mod:`.tables`: ranking marks, Markdown, CSV;
 - :mod:`.reference`: the paper's published numbers;
 - :mod:`.plots`: PNG figures; :mod:`.html`: the self-contained page;
@@ -19,7 +18,7 @@ from __future__ import annotations
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``medvision-tasks report RUN_DIR... --out DIR [--paper] [--seed S] [--bootstrap N]``.
+    """``medvision-tasks report RUN_DIR... [--out DIR] [--paper] [--seed S] [--bootstrap N]``.
 
     Args:
         argv: the arguments after ``report``; default ``sys.argv[1:]``.

@@ -24,11 +24,12 @@ from __future__ import annotations
 import math
 import warnings
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from medvision_tasks.metrics import aggregate
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report.grouping import weighted_mean_over_groups
 
 CONFIDENCE = 0.95
@@ -41,7 +42,7 @@ def _seed_sequence(seed: int, key: str) -> np.random.SeedSequence:
     return np.random.SeedSequence([int(seed), zlib.crc32(key.encode("utf-8"))])
 
 
-def per_doc_values(records: Sequence[Mapping], metric: str) -> np.ndarray:
+def per_doc_values(records: Sequence[DocRecord], metric: str) -> np.ndarray:
     """``aggregate([record], metric)`` for every record (NaN where undefined)."""
     return np.fromiter((aggregate([record], metric) for record in records), dtype=float, count=len(records))
 
@@ -68,7 +69,7 @@ def _weighted(stats: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def bootstrap_intervals(
-    strata: Sequence[Sequence[Mapping]],
+    strata: Sequence[Sequence[DocRecord]],
     metrics: Sequence[str],
     *,
     n_resamples: int,

@@ -3,14 +3,14 @@
 Tables (keys are file stems):
 
 - ``table2_detection``: detection on axial (in-distribution) slices, anatomy vs tumor/lesion,
-  each a sample-weighted mean over label groups of >= ``min_group_docs`` docs (SPEC 8).
+  each a sample-weighted mean over label groups of >= ``min_group_docs`` docs (the paper's rule).
 - ``table3_tumor_lesion_size``: T/L on axial slices, all docs.
 - ``table4_angle_distance``: A/D per sub-task (dataset x distance/angle), every plane.
 - ``per_label_<family>``: every label group (label @ modality (plane)) x system.
 - ``planes_<family>``: axial (in-distribution) beside coronal/sagittal (plane OOD) for systems
   run on more than one plane, over the label groups present on every plane they ran.
 - ``box_size``: detection (axial) by target box area / image area, 5 % bins, with the random
-  uniform-integer-box baseline (:mod:`.chance`) drawn on the same docs.
+  uniform-integer-box baseline (:mod:`medvision_tasks.chance`) drawn on the same docs.
 - ``consistency``: per run and task, the report's recomputation next to lmms-eval's number.
 
 Every number is :func:`medvision_tasks.metrics.aggregate` of records, or a sample-weighted
@@ -23,13 +23,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS, METRICS_OF_FAMILY, aggregate, box_scores
+from medvision_tasks.chance import doc_rng, random_box
+from medvision_tasks.families import ANGLE_DISTANCE, BOX_METRICS, DETECTION, FAMILIES, MEASUREMENT_METRICS, TUMOR_LESION
+from medvision_tasks.ledger import UNKNOWN_POLICY
+from medvision_tasks.metrics import aggregate, box_scores
+from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report.bootstrap import bootstrap_intervals
-from medvision_tasks.report.chance import doc_rng, random_box
 from medvision_tasks.report.grouping import (
-    IN_DISTRIBUTION_PLANE,
     MIN_GROUP_DOCS,
-    PLANE_ORDER,
     LabelGroup,
     SubTask,
     System,
@@ -43,7 +45,7 @@ from medvision_tasks.report.grouping import (
     weighted_mean_over_groups,
 )
 from medvision_tasks.report.reference import CITATION, PAPER_SUBTASKS, PublishedValue, load_published
-from medvision_tasks.report.runs import ReportInputError, Run
+from medvision_tasks.report.runs import Run
 from medvision_tasks.report.tables import (
     SOURCE_BASELINE,
     SOURCE_PUBLISHED,
@@ -55,7 +57,6 @@ from medvision_tasks.report.tables import (
 )
 from medvision_tasks.spacing import DEFAULT_POLICY
 
-FAMILY_TITLES = {"detection": "Detection", "tl": "Tumor/lesion size", "ad": "Angle/distance"}
 TABLE2_SUBSETS = (("anatomy", "Anatomy"), ("tumor_lesion", "Tumor/lesion"))
 RANDOM_BOX_NAME = "random boxes (uniform integer)"
 FALLBACK_MARK = "†"
@@ -68,7 +69,7 @@ class ReportOptions:
     Attributes:
         seed: seed of the bootstrap and of the random-box baseline (non-negative).
         n_bootstrap: bootstrap resamples per headline number; 0 skips the intervals.
-        min_group_docs: Table 2 uses label groups of at least this many docs (SPEC 8: 50).
+        min_group_docs: Table 2 uses label groups of at least this many docs (the paper: 50).
         paper: add the paper's published rows to Tables 2-4.
         random_draws: random boxes drawn per doc for the box-size baseline.
         bin_width: box-size bin width, percent of the image area.
@@ -87,7 +88,7 @@ class Report:
     """Everything the writers need: the inputs, the systems and the computed tables."""
 
     runs: list[Run]
-    systems: dict[System, dict[str, list[dict]]]
+    systems: dict[System, dict[str, list[DocRecord]]]
     options: ReportOptions
     headline: list[Table] = field(default_factory=list)
     per_label: list[Table] = field(default_factory=list)
@@ -104,7 +105,7 @@ class Report:
 
 def _plane_rank(plane: str) -> int:
     """Axial, coronal, sagittal, then anything else."""
-    return PLANE_ORDER.index(plane) if plane in PLANE_ORDER else len(PLANE_ORDER)
+    return PLANES.index(plane) if plane in PLANES else len(PLANES)
 
 
 def _count(n: int, noun: str) -> str:
@@ -121,7 +122,7 @@ def _ci_caption(options: ReportOptions, how: str) -> str:
 
 
 def _cells(
-    strata: Sequence[Sequence[Mapping]], metrics: Sequence[str], options: ReportOptions, key: str, note: str = ""
+    strata: Sequence[Sequence[DocRecord]], metrics: Sequence[str], options: ReportOptions, key: str, note: str = ""
 ) -> dict[str, Cell]:
     """Cells of one subset: the weighted mean over strata, with bootstrap intervals."""
     n_docs = sum(len(s) for s in strata)
@@ -149,34 +150,45 @@ def _published_rows(table: Table, published: Sequence[PublishedValue]) -> list[R
     return list(rows.values())
 
 
-def _records(families: Mapping[str, list[dict]], family: str, plane: str | None = None) -> list[dict]:
+def _headline_table(key: str, title: str, caption: str, columns: list[Column]) -> Table:
+    """A headline table (paper Tables 2-4): one ranked row per model."""
+    return Table(key=key, title=title, caption=caption, label_columns=["model"], columns=columns, ranked=True)
+
+
+def _ranked(table: Table, options: ReportOptions, published: Sequence[PublishedValue]) -> Table:
+    """The table with the paper's published rows when asked (``--paper``), best three marked."""
+    if options.paper:
+        table.rows += _published_rows(table, published)
+    assign_ranks(table)
+    return table
+
+
+def _records(families: Mapping[str, list[DocRecord]], family: str, plane: str | None = None) -> list[DocRecord]:
     records = families.get(family, [])
-    return [r for r in records if plane is None or r["plane"] == plane]
+    return [r for r in records if plane is None or r.plane == plane]
 
 
 def table2_detection(
-    systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions, published: Sequence[PublishedValue]
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions, published: Sequence[PublishedValue]
 ) -> Table:
     """Table 2: detection, anatomy vs tumor/lesion, axial slices (see module docstring)."""
-    columns = [Column(subset, label, metric) for subset, label in TABLE2_SUBSETS for metric in DETECTION_METRICS]
-    table = Table(
-        key="table2_detection",
-        title="Table 2: Detection (%), anatomy vs tumor/lesion",
-        caption=(
+    columns = [Column(subset, label, metric) for subset, label in TABLE2_SUBSETS for metric in BOX_METRICS]
+    table = _headline_table(
+        "table2_detection",
+        "Table 2: Detection (%), anatomy vs tumor/lesion",
+        (
             f"Axial (in-distribution) slices. R recall, P precision, F1 (Dice), IoU, SR success rate, IoU>0.5 share "
             f"of docs with IoU >= 0.5; a parse failure counts 0. Each subset is the sample-weighted mean over its "
             f"label groups of at least {options.min_group_docs} docs (a label is tumor/lesion when its name says "
             f"tumor, lesion or metastatic). " + _ci_caption(options, "docs resampled within each label group")
         ),
-        label_columns=["model"],
-        columns=columns,
-        ranked=True,
+        columns,
     )
     excluded: dict[LabelGroup, int] = {}
     fallback_used = False
     shapes: dict[str, set[tuple[int, int]]] = {subset: set() for subset, _ in TABLE2_SUBSETS}
     for system, families in systems.items():
-        records = _records(families, "detection", IN_DISTRIBUTION_PLANE)
+        records = _records(families, DETECTION, IN_DISTRIBUTION_PLANE)
         if not records:
             continue
         groups = group_by(records, label_group)
@@ -194,7 +206,7 @@ def table2_detection(
             shapes[subset].add((len(strata), sum(len(s) for s in strata)))
             cells = _cells(
                 strata,
-                DETECTION_METRICS,
+                BOX_METRICS,
                 options,
                 f"table2/{system.name}/{subset}",
                 FALLBACK_MARK if selection.fallback else "",
@@ -221,62 +233,50 @@ def table2_detection(
     if excluded:
         listed = ", ".join(f"{g.display} [{g.dataset}] ({n} docs)" for g, n in sorted(excluded.items()))
         table.notes.append(f"Left out for having fewer than {options.min_group_docs} docs: {listed}.")
-    if options.paper:
-        table.rows += _published_rows(table, published)
-    assign_ranks(table)
-    return table
+    return _ranked(table, options, published)
 
 
 def table3_tumor_lesion(
-    systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions, published: Sequence[PublishedValue]
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions, published: Sequence[PublishedValue]
 ) -> Table:
     """Table 3: T/L size on axial slices, all docs pooled."""
-    table = Table(
-        key="table3_tumor_lesion_size",
-        title="Table 3: Tumor/lesion size",
-        caption=(
+    table = _headline_table(
+        "table3_tumor_lesion_size",
+        "Table 3: Tumor/lesion size",
+        (
             "Axial (in-distribution) slices, major and minor axis. MAE in mm (mean over parsed docs of the mean "
             "absolute error of the two axes); MRE in % (same, relative); SR success rate in %; MRE<0.1 share of "
             "all docs with relative error < 0.1, in %. " + _ci_caption(options, "docs resampled")
         ),
-        label_columns=["model"],
-        columns=[Column("all", "", metric) for metric in MEASUREMENT_METRICS],
-        ranked=True,
+        [Column("all", "", metric) for metric in MEASUREMENT_METRICS],
     )
     for system, families in systems.items():
-        records = _records(families, "tl", IN_DISTRIBUTION_PLANE)
+        records = _records(families, TUMOR_LESION, IN_DISTRIBUTION_PLANE)
         if not records:
             continue
         cells = _cells([records], MEASUREMENT_METRICS, options, f"table3/{system.name}/all")
         table.rows.append(Row(labels={"model": system.name}, cells={("all", m): c for m, c in cells.items()}))
-    if options.paper:
-        table.rows += _published_rows(table, published)
-    assign_ranks(table)
-    return table
+    return _ranked(table, options, published)
 
 
 def table4_angle_distance(
-    systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions, published: Sequence[PublishedValue]
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions, published: Sequence[PublishedValue]
 ) -> Table:
     """Table 4: A/D per sub-task (dataset x distance/angle), every plane."""
     seen: set[SubTask] = set()
-    per_system: dict[System, dict[SubTask, list[dict]]] = {}
+    per_system: dict[System, dict[SubTask, list[DocRecord]]] = {}
     for system, families in systems.items():
-        records = _records(families, "ad")
+        records = _records(families, ANGLE_DISTANCE)
         if records:
             per_system[system] = group_by(records, sub_task)
             seen |= set(per_system[system])
     subtasks = [s for s in PAPER_SUBTASKS if s in seen or options.paper] + sorted(seen - set(PAPER_SUBTASKS))
-    table = Table(
-        key="table4_angle_distance",
-        title="Table 4: Angle/distance per sub-task",
-        caption=(
-            "Every plane. MAE in mm (distance) or degrees (angle); MRE, SR and MRE<0.1 in %. "
-            + _ci_caption(options, "docs resampled")
-        ),
-        label_columns=["model"],
-        columns=[Column(s.slug, s.display, metric) for s in subtasks for metric in MEASUREMENT_METRICS],
-        ranked=True,
+    table = _headline_table(
+        "table4_angle_distance",
+        "Table 4: Angle/distance per sub-task",
+        "Every plane. MAE in mm (distance) or degrees (angle); MRE, SR and MRE<0.1 in %. "
+        + _ci_caption(options, "docs resampled"),
+        [Column(s.slug, s.display, metric) for s in subtasks for metric in MEASUREMENT_METRICS],
     )
     for system, groups in per_system.items():
         row = Row(labels={"model": system.name})
@@ -289,25 +289,22 @@ def table4_angle_distance(
         sizes = {len(groups[s]) for groups in per_system.values() for s in groups if s.slug == column.subset}
         if len(sizes) == 1:
             table.columns[index] = replace(column, subset_note=_count(sizes.pop(), "doc"))
-    if options.paper:
-        table.rows += _published_rows(table, published)
-    assign_ranks(table)
-    return table
+    return _ranked(table, options, published)
 
 
-def per_label_table(systems: Mapping[System, Mapping[str, list[dict]]], family: str) -> Table | None:
+def per_label_table(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> Table | None:
     """Every label group (all planes) x system of one family; None when no system ran it."""
-    metrics = METRICS_OF_FAMILY[family]
-    by_group: dict[LabelGroup, list[tuple[System, list[dict]]]] = {}
+    metrics = FAMILIES[family].metrics
+    by_group: dict[LabelGroup, list[tuple[System, list[DocRecord]]]] = {}
     for system, families in systems.items():
         for group, records in group_by(_records(families, family), label_group).items():
             by_group.setdefault(group, []).append((system, records))
     if not by_group:
         return None
-    units = "MAE in mm (degrees for angles), the rest in %" if family != "detection" else "all in %"
+    units = "MAE in mm (degrees for angles), the rest in %" if family != DETECTION else "all in %"
     table = Table(
         key=f"per_label_{family}",
-        title=f"{FAMILY_TITLES[family]} per label",
+        title=f"{FAMILIES[family].title} per label",
         caption=f"One row per label group (label @ modality (plane), dataset) and model; {units}.",
         label_columns=["label", "dataset", "model", "docs"],
         columns=[Column("all", "", metric) for metric in metrics],
@@ -329,19 +326,19 @@ def per_label_table(systems: Mapping[System, Mapping[str, list[dict]]], family: 
 
 
 def planes_table(
-    systems: Mapping[System, Mapping[str, list[dict]]], family: str, options: ReportOptions
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str, options: ReportOptions
 ) -> Table | None:
     """In-distribution (axial) beside plane-OOD (coronal, sagittal) for systems run on 2+ planes."""
-    metrics = METRICS_OF_FAMILY[family]
-    compared: dict[System, tuple[list[str], dict[str, list[dict]], int]] = {}
+    metrics = FAMILIES[family].metrics
+    compared: dict[System, tuple[list[str], dict[str, list[DocRecord]], int]] = {}
     for system, families in systems.items():
         records = _records(families, family)
-        by_plane = group_by(records, lambda r: r["plane"])
+        by_plane = group_by(records, lambda r: r.plane)
         if len(by_plane) < 2:
             continue
 
         # Compare like with like: only the label groups asked on every plane this system ran.
-        def unplaned(record: Mapping) -> LabelGroup:
+        def unplaned(record: DocRecord) -> LabelGroup:
             group = label_group(record)
             return LabelGroup(
                 group.dataset, group.label_name, group.modality, "", group.task_id, group.label, group.metric_type
@@ -365,7 +362,7 @@ def planes_table(
 
     table = Table(
         key=f"planes_{family}",
-        title=f"{FAMILY_TITLES[family]}: in-distribution vs plane OOD",
+        title=f"{FAMILIES[family].title}: in-distribution vs plane OOD",
         caption=(
             "Axial slices are in-distribution; coronal and sagittal are the plane out-of-distribution test. For each "
             "model only the label groups it was asked on every plane it ran enter the comparison. "
@@ -391,53 +388,31 @@ def _bin_of(fraction: float, width: float) -> int:
     return min(math.floor(fraction * 100.0 / width), math.ceil(100.0 / width) - 1)
 
 
-def random_box_records(records: Sequence[Mapping], seed: int, draws: int) -> list[dict]:
-    """Scores of ``draws`` uniform integer boxes per doc (:func:`.chance.random_box`).
+def random_box_records(records: Sequence[DocRecord], seed: int, draws: int) -> list[DocRecord]:
+    """The records of ``draws`` uniform integer boxes per doc (:func:`medvision_tasks.chance.random_box`).
 
-    Each doc's generator is :func:`.chance.doc_rng` of ``(seed, doc_key)``: its first box is the
-    one ``medvision_random`` with the same seed answers for a doc of that image size.
+    Each doc's generator is :func:`medvision_tasks.chance.doc_rng` of ``(seed, doc_key)``: its first box
+    is the one ``medvision_random`` with the same seed answers for the doc. Boxes are drawn on the
+    slice's own grid (``slice_size``), as ``medvision_random`` draws them.
 
     Returns:
-        One parsed pseudo-record per draw with ``iou``, ``f1``, ``precision``, ``recall``.
-
-    Raises:
-        ReportInputError: a record without a usable ``slice_size`` / ``image_size`` or ``target``.
+        One parsed record per draw: the doc's record with the random box as its prediction.
     """
     out = []
     for record in records:
-        # The slice's own grid, as medvision_random draws on it (older records: the stated size).
-        size, target = record.get("slice_size") or record.get("image_size"), record.get("target")
-        if (
-            not isinstance(size, (list, tuple))
-            or len(size) != 2
-            or not isinstance(target, (list, tuple))
-            or len(target) != 4
-        ):
-            raise ReportInputError(
-                f"doc {record.get('doc_key')}: detection record needs 'slice_size' [H, W] and a 4-value 'target' "
-                "for the random-box baseline"
-            )
-        rng = doc_rng(seed, str(record["doc_key"]))
+        rng = doc_rng(seed, record.doc_key)
         for _ in range(draws):
-            scores = box_scores(random_box(rng, size), target)
-            out.append({"doc_key": record["doc_key"], "parsed": True, **scores})
+            box = random_box(rng, record.slice_size)
+            out.append(replace(record, parsed=True, prediction=tuple(box), **box_scores(box, record.target)))
     return out
 
 
-def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: ReportOptions) -> Table | None:
+def box_size_table(systems: Mapping[System, Mapping[str, list[DocRecord]]], options: ReportOptions) -> Table | None:
     """Detection (axial) by target box area / image area, with the random-box baseline."""
-    per_system = {s: _records(f, "detection", IN_DISTRIBUTION_PLANE) for s, f in systems.items()}
+    per_system = {s: _records(f, DETECTION, IN_DISTRIBUTION_PLANE) for s, f in systems.items()}
     per_system = {s: rs for s, rs in per_system.items() if rs}
     if not per_system:
         return None
-    missing = [
-        r["doc_key"]
-        for rs in per_system.values()
-        for r in rs
-        if not isinstance(r.get("box_area_fraction"), (int, float))
-    ]
-    if missing:
-        raise ReportInputError(f"detection records without a numeric 'box_area_fraction', e.g. doc {missing[0]}")
     width = options.bin_width
     table = Table(
         key="box_size",
@@ -448,24 +423,22 @@ def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: 
             "column edges uniform without replacement from 0..W and two row edges from 0..H. All in %."
         ),
         label_columns=["box area", "model", "docs"],
-        columns=[Column("all", "", metric) for metric in DETECTION_METRICS],
+        columns=[Column("all", "", metric) for metric in BOX_METRICS],
     )
-    union: dict[tuple[str, str], Mapping] = {}
-    bins: dict[int, dict[System, list[dict]]] = {}
+    union: dict[tuple[str, str], DocRecord] = {}
+    bins: dict[int, dict[System, list[DocRecord]]] = {}
     for system, records in per_system.items():
         for record in records:
             union.setdefault(doc_identity(record), record)
-            bins.setdefault(_bin_of(float(record["box_area_fraction"]), width), {}).setdefault(system, []).append(
-                record
-            )
-    baseline_bins = group_by(list(union.values()), lambda r: _bin_of(float(r["box_area_fraction"]), width))
+            bins.setdefault(_bin_of(record.box_area_fraction, width), {}).setdefault(system, []).append(record)
+    baseline_bins = group_by(list(union.values()), lambda r: _bin_of(r.box_area_fraction, width))
     for index in sorted(bins):
         label = f"{index * width:g}–{(index + 1) * width:g}%"
         for system, records in bins[index].items():
             table.rows.append(
                 Row(
                     labels={"box area": label, "model": system.name, "docs": str(len(records))},
-                    cells={("all", m): Cell(aggregate(records, m), n_docs=len(records)) for m in DETECTION_METRICS},
+                    cells={("all", m): Cell(aggregate(records, m), n_docs=len(records)) for m in BOX_METRICS},
                 )
             )
         docs = baseline_bins[index]
@@ -473,7 +446,7 @@ def box_size_table(systems: Mapping[System, Mapping[str, list[dict]]], options: 
         table.rows.append(
             Row(
                 labels={"box area": label, "model": RANDOM_BOX_NAME, "docs": str(len(docs))},
-                cells={("all", m): Cell(aggregate(pseudo, m), n_docs=len(docs)) for m in DETECTION_METRICS},
+                cells={("all", m): Cell(aggregate(pseudo, m), n_docs=len(docs)) for m in BOX_METRICS},
                 source=SOURCE_BASELINE,
             )
         )
@@ -500,7 +473,7 @@ def consistency_table(runs: Sequence[Run]) -> Table:
     worst = 0.0
     for run in runs:
         for task in run.tasks.values():
-            for metric in METRICS_OF_FAMILY[task.family]:
+            for metric in FAMILIES[task.family].metrics:
                 ours = aggregate(task.records, metric)
                 theirs = task.reported.get(metric, float("nan"))
                 diff = abs(ours - theirs) if not (math.isnan(ours) or math.isnan(theirs)) else float("nan")
@@ -527,26 +500,40 @@ def consistency_table(runs: Sequence[Run]) -> Table:
     return table
 
 
-def unverified_spacing_note(systems: Mapping[System, Mapping[str, list[dict]]], family: str) -> str | None:
-    """A warning naming the models whose measurement prompts stated unverified pixel sizes.
+def _systems_under_policy(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str, policy: str) -> str:
+    """Names of the systems with a record of ``family`` made under ``policy``, comma separated."""
+    names = {
+        system.name
+        for system, families in systems.items()
+        if any(record.image_policy == policy for record in families.get(family, []))
+    }
+    return ", ".join(sorted(names))
 
-    A model with no image policy for its ``--model`` name runs under the default policy: its
-    prompts state the slice's native size, which is wrong if its processor resized the image.
+
+def stated_geometry_notes(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> list[str]:
+    """Warnings naming the models whose measurement prompts stated sizes nobody can vouch for.
+
+    - Under the default policy (no policy for the ``--model`` name), prompts state the slice's
+      native size, which is wrong if the model's processor resized the image.
+    - Under the ``unknown`` policy, nothing recorded what the prompt stated (the prompt was built
+      by other code or in another process; :mod:`medvision_tasks.ledger`).
     """
-    names = sorted(
-        {
-            system.name
-            for system, families in systems.items()
-            if any(record.get("image_policy") == DEFAULT_POLICY for record in families.get(family, []))
-        }
-    )
-    if not names:
-        return None
-    return (
-        f"Unverified spacing: {', '.join(names)} ran under the default image policy `{DEFAULT_POLICY}` (no policy "
-        "for its --model name): its prompts stated the native slice size and pixel size, which are wrong if its "
-        "processor resized the image. Name the policy with MEDVISION_IMAGE_POLICY (README, 'Scoring the baselines')."
-    )
+    notes = []
+    unmapped = _systems_under_policy(systems, family, DEFAULT_POLICY)
+    if unmapped:
+        notes.append(
+            f"Unverified spacing: {unmapped} ran under the default image policy `{DEFAULT_POLICY}` (no policy for "
+            "its --model name): its prompts stated the native slice size and pixel size, which are wrong if its "
+            "processor resized the image. Name the policy with MEDVISION_IMAGE_POLICY (docs/models.md)."
+        )
+    unknown = _systems_under_policy(systems, family, UNKNOWN_POLICY)
+    if unknown:
+        notes.append(
+            f"Unknown stated geometry: records of {unknown} carry no entry of what their prompts stated (image policy "
+            f"`{UNKNOWN_POLICY}`, no stated sizes): the prompts were not built by this package's hooks in the process "
+            "that scored the answers, so whether their millimetres match the image shown cannot be checked."
+        )
+    return notes
 
 
 def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> Report:
@@ -577,12 +564,10 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
             table.notes.append(
                 f"Published rows: numbers of the paper ({CITATION}) on its full test split, ranked among themselves."
             )
-    for table, family in zip(report.headline[1:], ("tl", "ad")):
-        note = unverified_spacing_note(systems, family)
-        if note:
-            table.notes.append(note)
-    report.per_label = [t for t in (per_label_table(systems, f) for f in ("detection", "tl", "ad")) if t is not None]
-    report.planes = [t for t in (planes_table(systems, f, options) for f in ("detection", "tl", "ad")) if t is not None]
+    for table, family in zip(report.headline[1:], (TUMOR_LESION, ANGLE_DISTANCE)):
+        table.notes.extend(stated_geometry_notes(systems, family))
+    report.per_label = [t for t in (per_label_table(systems, f) for f in FAMILIES) if t is not None]
+    report.planes = [t for t in (planes_table(systems, f, options) for f in FAMILIES) if t is not None]
     report.box_size = box_size_table(systems, options)
     report.consistency = consistency_table(runs)
     return report

@@ -1,4 +1,8 @@
-"""``medvision-tasks report RUN_DIR... --out DIR``: the leaderboard report of lmms-eval runs."""
+"""``medvision-tasks report RUN_DIR... [--out DIR]``: the leaderboard report of lmms-eval runs (docs/report.md).
+
+Exit status: 0 on success, 2 when the input cannot be used (a message names the folder, file,
+line or field).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ import logging
 import sys
 from pathlib import Path
 
+from medvision_tasks import messages
 from medvision_tasks.report.build import MIN_GROUP_DOCS, ReportOptions, build_report
 from medvision_tasks.report.runs import ReportInputError, read_runs
 from medvision_tasks.report.tables import tables_to_csv, to_csv, to_markdown
 
 PROG = "medvision-tasks report"
+DEFAULT_OUT = Path("medvision-report")
+"""Where the report goes without ``--out``: a folder in the current directory, never inside the runs read."""
 # Printed on the terminal at the end of a run, so a newcomer sees the leaderboard.
 HEADLINE_TABLES = ("table2_detection", "table3_tumor_lesion_size", "table4_angle_distance")
 logger = logging.getLogger(__name__)
@@ -35,10 +42,10 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--out",
-        required=True,
         type=Path,
+        default=DEFAULT_OUT,
         metavar="DIR",
-        help="folder to write report.html, report.md, tables/ and plots/ into",
+        help=f"folder to write report.html, report.md, tables/ and plots/ into (default: ./{DEFAULT_OUT})",
     )
     parser.add_argument(
         "--paper", action="store_true", help="add the paper's published numbers as marked reference rows"
@@ -58,7 +65,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         type=int,
         default=MIN_GROUP_DOCS,
         metavar="N",
-        help=f"Table 2 averages label groups of at least N docs (default {MIN_GROUP_DOCS}, SPEC 8)",
+        help=f"Table 2 averages label groups of at least N docs (default {MIN_GROUP_DOCS}, as the paper; docs/report.md)",
     )
     parser.add_argument(
         "--random-draws",
@@ -107,7 +114,9 @@ def write_report(args: argparse.Namespace) -> list[Path]:
         try:
             from medvision_tasks.report.plots import draw_all  # matplotlib only when plotting
         except ImportError as error:
-            logger.warning("no figures: %s (pip install 'medvision-tasks[report]', or pass --no-plots)", error)
+            logger.warning(
+                "MedVision: no figures: %s (pip install 'medvision-tasks[report]', or pass --no-plots)", error
+            )
         else:
             figures = draw_all(report, out / "plots")
             written += [path for _, path in figures]
@@ -139,13 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         written = write_report(args)
     except (ReportInputError, FileNotFoundError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        messages.error(f"report: {error}")
         return 2
     if not args.quiet:
         headline = (args.out / "tables" / f"{key}.md" for key in HEADLINE_TABLES)
         print("\n".join(path.read_text(encoding="utf-8") for path in headline if path.is_file()))
         page = next(p for p in written if p.name == "report.html")
-        print(f"wrote {len(written)} files to {args.out}; open {page}")
+        messages.info(f"report wrote {len(written)} files to {args.out}; open {page}", stream=sys.stdout)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Who is compared (systems) and over which docs (label groups, subsets) - SPEC section 8.
+"""Who is compared (systems) and over which docs (label groups, subsets), as the paper groups them.
 
 - A *system* is one leaderboard row: a model (as named by :mod:`.runs`) and a prompt variant
   (plain or CoT). Its records of one family are pooled over every task and run that holds
@@ -21,18 +21,18 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
+from medvision_tasks.families import FAMILY_NAMES
 from medvision_tasks.metrics import aggregate
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report.runs import Run, TaskRun
 
 logger = logging.getLogger(__name__)
 
 MIN_GROUP_DOCS = 50
-"""SPEC 8: Table 2 averages over label groups of at least this many docs."""
-IN_DISTRIBUTION_PLANE = "axial"
-PLANE_ORDER = ("axial", "coronal", "sagittal")
+"""The paper's Table 2 averages over label groups of at least this many docs."""
 _TUMOR_LESION = re.compile(r"tumou?r|lesion|metasta", re.IGNORECASE)
 _DATASET_SLUGS = {"Ceph-Biometrics-400": "ceph", "FeTA24": "feta24"}
 
@@ -89,30 +89,29 @@ class SubTask:
 
 
 def is_tumor_lesion(label_name: str) -> bool:
-    """True when a label names a tumor or lesion (SPEC 8: tumor, lesion or metastatic)."""
+    """True when a label names a tumor or lesion (the paper: tumor, lesion or metastatic)."""
     return bool(_TUMOR_LESION.search(label_name or ""))
 
 
-def label_group(record: Mapping) -> LabelGroup:
+def label_group(record: DocRecord) -> LabelGroup:
     """The label group of a per-doc record (label name falls back to the metric type)."""
-    label = record.get("label")
     return LabelGroup(
-        dataset=str(record["dataset"]),
-        label_name=str(record.get("label_name") or record.get("metric_type") or "unnamed"),
-        modality=str(record.get("modality") or ""),
-        plane=str(record["plane"]),
-        task_id=str(record.get("task_id") or ""),
-        label="" if label is None else str(label),
-        metric_type=str(record.get("metric_type") or ""),
+        dataset=record.dataset,
+        label_name=record.label_name or record.metric_type or "unnamed",
+        modality=record.modality,
+        plane=record.plane,
+        task_id=record.task_id or "",
+        label="" if record.label is None else str(record.label),
+        metric_type=record.metric_type or "",
     )
 
 
-def sub_task(record: Mapping) -> SubTask:
+def sub_task(record: DocRecord) -> SubTask:
     """The Table 4 sub-task of an A/D record."""
-    return SubTask(dataset=str(record["dataset"]), metric_type=str(record.get("metric_type") or "unknown"))
+    return SubTask(dataset=record.dataset, metric_type=record.metric_type or "unknown")
 
 
-def group_by(records: Sequence[Mapping], key) -> dict:
+def group_by(records: Sequence[DocRecord], key: Callable[[DocRecord], Hashable]) -> dict:
     """Records split by ``key(record)``, keys sorted, records in their original order."""
     groups: dict = {}
     for record in records:
@@ -120,7 +119,7 @@ def group_by(records: Sequence[Mapping], key) -> dict:
     return dict(sorted(groups.items()))
 
 
-def weighted_mean_over_groups(groups: Sequence[Sequence[Mapping]], metric: str) -> float:
+def weighted_mean_over_groups(groups: Sequence[Sequence[DocRecord]], metric: str) -> float:
     """Sample-weighted mean over groups of ``aggregate(group, metric)``.
 
     Weights are the groups' doc counts. A group whose value is undefined (NaN: ``mae``/``mre``
@@ -169,16 +168,16 @@ def select_groups(sizes: Mapping[LabelGroup, int], min_docs: int) -> GroupSelect
     return GroupSelection(keys, [], True)
 
 
-def doc_identity(record: Mapping) -> tuple[str, str]:
+def doc_identity(record: DocRecord) -> tuple[str, str]:
     """What makes a doc one doc across tasks and runs: its ``doc_key`` and ``task_id``.
 
     Records written before ``doc_key`` carried the task id need the task id beside it: two label-tasks of
     one dataset can share an image, a slice and a label value (one mask file per task).
     """
-    return (str(record["doc_key"]), str(record.get("task_id") or ""))
+    return (record.doc_key, record.task_id or "")
 
 
-def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[dict]]]:
+def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[DocRecord]]]:
     """Per system and family, its records pooled over tasks and runs.
 
     - A task run more than once for a system (same task name in several runs) is taken from
@@ -199,28 +198,27 @@ def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[dict]]]:
             key = (System(run.model, task.cot), task.task)
             if key in latest:
                 logger.warning(
-                    "%s: task %s was read from two runs; using %s (later) over %s",
+                    "MedVision: %s: task %s was read from two runs; using %s (later) over %s",
                     key[0].name,
                     task.task,
                     run.results_path,
                     latest[key][0].results_path,
                 )
             latest[key] = (run, task)
-    pooled: dict[System, dict[str, list[dict]]] = {}
-    order = {"detection": 0, "tl": 1, "ad": 2}
+    pooled: dict[System, dict[str, list[DocRecord]]] = {}
     for system in sorted({system for system, _ in latest}):
         dated = sorted(((run.date, name), task) for (s, name), (run, task) in latest.items() if s == system)
         tasks = [task for _, task in dated]
-        families: dict[str, list[dict]] = {}
-        for family in sorted({t.family for t in tasks}, key=order.__getitem__):
-            kept: list[dict] = []
+        families: dict[str, list[DocRecord]] = {}
+        for family in sorted({t.family for t in tasks}, key=FAMILY_NAMES.index):
+            kept: list[DocRecord] = []
             seen_later: set[tuple[str, str]] = set()
             for task in reversed([t for t in tasks if t.family == family]):
                 identities = [doc_identity(r) for r in task.records]
                 overlap = seen_later.intersection(identities)
                 if overlap:
                     logger.warning(
-                        "%s: %d docs of %s are also in a later task; keeping the later records",
+                        "MedVision: %s: %d docs of %s are also in a later task; keeping the later records",
                         system.name,
                         len(overlap),
                         task.task,

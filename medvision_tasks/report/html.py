@@ -13,13 +13,13 @@ from itertools import groupby
 from pathlib import Path
 
 from medvision_tasks import __version__
-from medvision_tasks.report.build import Report
-from medvision_tasks.report.chance import (
+from medvision_tasks.chance import (
     ANGLE_RANGE_DEGREES,
     DISTANCE_RANGE_MM,
     TL_MAJOR_RANGE_MM,
     TL_MINOR_FRACTION_RANGE,
 )
+from medvision_tasks.report.build import Report
 from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PUBLISHED, Cell, Column, Table, format_value
 
 _STYLE = """

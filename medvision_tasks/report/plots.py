@@ -19,6 +19,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
+from medvision_tasks.families import DETECTION, FAMILIES
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report.build import Report
 from medvision_tasks.report.grouping import System
 from medvision_tasks.report.tables import SOURCE_BASELINE, Table
@@ -139,7 +141,9 @@ def box_size_lines(
     return _save(fig, path)
 
 
-def error_distributions(systems: Mapping[System, Mapping[str, list[dict]]], family: str, path: Path) -> Path | None:
+def error_distributions(
+    systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str, path: Path
+) -> Path | None:
     """Per model, the spread of per-doc errors: IoU (detection) or relative error (T/L, A/D).
 
     Parse failures are left out (they have no error; SR counts them); detection failures
@@ -147,13 +151,11 @@ def error_distributions(systems: Mapping[System, Mapping[str, list[dict]]], fami
     """
     names, data = [], []
     for system, families in systems.items():
-        records = [r for r in families.get(family, []) if r.get("parsed")]
-        if family == "detection":
-            values = [100.0 * float(r["iou"]) for r in records]
+        records = [r for r in families.get(family, []) if r.parsed]
+        if family == DETECTION:
+            values = [100.0 * r.iou for r in records]
         else:
-            values = [
-                100.0 * float(r["rel_error"]) for r in records if r.get("rel_error") is not None and r["rel_error"] > 0
-            ]
+            values = [100.0 * r.rel_error for r in records if r.rel_error > 0]
         if values:
             names.append(system.name)
             data.append(values)
@@ -162,7 +164,7 @@ def error_distributions(systems: Mapping[System, Mapping[str, list[dict]]], fami
     fig = Figure(figsize=(9, 1.2 + 0.45 * len(names)), layout="constrained")
     ax = fig.subplots()
     ax.boxplot(data, orientation="horizontal", tick_labels=names, showfliers=True, flierprops={"markersize": 2})
-    if family == "detection":
+    if family == DETECTION:
         ax.set_xlabel("IoU of answered docs (%)")
         ax.set_xlim(0, 100)
         ax.set_title("Detection: IoU per doc")
@@ -170,7 +172,7 @@ def error_distributions(systems: Mapping[System, Mapping[str, list[dict]]], fami
         ax.set_xscale("log")
         ax.axvline(10.0, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("relative error of answered docs (%, log scale; dotted: 10 %)")
-        ax.set_title(("Tumor/lesion size" if family == "tl" else "Angle/distance") + ": relative error per doc")
+        ax.set_title(f"{FAMILIES[family].title}: relative error per doc")
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
@@ -194,12 +196,9 @@ def draw_all(report: Report, out_dir: Path) -> list[tuple[str, Path]]:
         path = box_size_lines(report.box_size, out_dir / "box_size.png")
         if path:
             figures.append(("Detection by box size, with the random-box baseline", path))
-    for family, title in (
-        ("detection", "Detection: IoU distribution"),
-        ("tl", "Tumor/lesion size: error distribution"),
-        ("ad", "Angle/distance: error distribution"),
-    ):
-        path = error_distributions(report.systems, family, out_dir / f"errors_{family}.png")
+    for family in FAMILIES.values():
+        title = f"{family.title}: {'IoU' if family.name == DETECTION else 'error'} distribution"
+        path = error_distributions(report.systems, family.name, out_dir / f"errors_{family.name}.png")
         if path:
             figures.append((title, path))
     return figures

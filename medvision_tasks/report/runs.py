@@ -6,7 +6,8 @@ holding, per run, ``<date>_results.json`` and for every task ``<date>_samples_<t
 (``loggers/evaluation_tracker.py``). The results JSON has ``results[task]["<metric>,<filter>"]``,
 ``config.model`` and ``config.model_args``; each samples line has ``doc_id``,
 ``filtered_resps`` and, under every metric key, the value ``process_results`` returned: for
-MedVision the per-doc record of docs/ARCHITECTURE.md.
+MedVision the per-doc record (:class:`medvision_tasks.record.DocRecord`), read back here with
+``DocRecord.from_dict``.
 
 A run folder may be the ``--output_path``, a model folder inside it, or any folder above them:
 every ``*_results.json`` below it is read.
@@ -15,7 +16,6 @@ every ``*_results.json`` below it is read.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,14 +24,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from medvision_tasks.documents import FAMILIES
-from medvision_tasks.metrics import DETECTION_METRICS, MEASUREMENT_METRICS
+from medvision_tasks.families import ALL_METRICS, TASK_PREFIX, is_cot_task
+from medvision_tasks.record import DocRecord
 
 RESULTS_SUFFIX = "_results.json"
-TASK_PREFIX = "medvision"
-ALL_METRICS = tuple(dict.fromkeys(DETECTION_METRICS + MEASUREMENT_METRICS))
-REQUIRED_RECORD_FIELDS = ("doc_key", "dataset", "family", "plane", "parsed")
-_COT_TASK = re.compile(r"_cot(_|$)")
 
 
 class ReportInputError(ValueError):
@@ -56,7 +52,7 @@ class TaskRun:
     family: str
     cot: bool
     reported: dict[str, float]
-    records: list[dict]
+    records: list[DocRecord]
     samples_path: Path
 
 
@@ -162,7 +158,7 @@ def _is_group(data: Mapping, task: str) -> bool:
     return bool(subtasks)
 
 
-def _record_of_line(line_data: Any, where: str) -> dict:
+def _record_of_line(line_data: Any, where: str) -> DocRecord:
     if not isinstance(line_data, dict):
         raise ReportInputError(f"{where}: a samples line must be a JSON object")
     for metric in ALL_METRICS:
@@ -174,23 +170,13 @@ def _record_of_line(line_data: Any, where: str) -> dict:
             f"{where}: no per-doc record under any metric key ({', '.join(ALL_METRICS)}); "
             "was it written by the MedVision tasks of this package?"
         )
-    for name in REQUIRED_RECORD_FIELDS:
-        if name not in record or record[name] is None:
-            raise ReportInputError(f"{where}: per-doc record has no field {name!r}")
-    if record["family"] not in FAMILIES:
-        raise ReportInputError(f"{where}: record field 'family' is {record['family']!r}; expected one of {FAMILIES}")
-    if not isinstance(record["parsed"], bool):
-        raise ReportInputError(f"{where}: record field 'parsed' must be true or false, got {record['parsed']!r}")
-    needed = ("iou", "f1", "precision", "recall") if record["family"] == "detection" else ("abs_error", "rel_error")
-    if record["parsed"]:
-        for name in needed:
-            value = record.get(name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ReportInputError(f"{where}: parsed doc's record needs a number in {name!r}, got {value!r}")
-    return record
+    try:
+        return DocRecord.from_dict(record, where)
+    except ValueError as error:
+        raise ReportInputError(str(error)) from None
 
 
-def _read_samples(path: Path, task: str, progress: tqdm) -> list[dict]:
+def _read_samples(path: Path, task: str, progress: tqdm) -> list[DocRecord]:
     records = []
     with path.open("rb") as handle:
         for line_number, raw in enumerate(handle, start=1):
@@ -208,8 +194,8 @@ def _read_samples(path: Path, task: str, progress: tqdm) -> list[dict]:
     return records
 
 
-def _task_family(records: Sequence[Mapping], path: Path) -> str:
-    families = sorted({record["family"] for record in records})
+def _task_family(records: Sequence[DocRecord], path: Path) -> str:
+    families = sorted({record.family for record in records})
     if len(families) != 1:
         raise ReportInputError(f"{path}: records of one task must share one family, found {families}")
     return families[0]
@@ -280,7 +266,7 @@ def read_runs(run_dirs: Iterable[str | Path], *, progress: bool | None = None) -
                 run.tasks[task] = TaskRun(
                     task=task,
                     family=_task_family(records, samples),
-                    cot=bool(_COT_TASK.search(task)),
+                    cot=is_cot_task(task),
                     reported=reported,
                     records=records,
                     samples_path=samples,

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, FAMILY_NAMES, TUMOR_LESION
+
 TL_MAJOR_RANGE_MM = (5.0, 80.0)
 """Range of the drawn major axis, mm."""
 TL_MINOR_FRACTION_RANGE = (0.3, 1.0)
@@ -135,12 +137,12 @@ def random_answer(
         ValueError: an unknown family, or the field that family needs is missing.
     """
     rng = doc_rng(seed, doc_key)
-    if family == "detection":
+    if family == DETECTION:
         if image_size_hw is None:
             raise ValueError(f"doc {doc_key}: a detection answer needs the image size (H, W)")
         return random_box(rng, image_size_hw)
-    if family == "tl":
+    if family == TUMOR_LESION:
         return random_tumor_axes(rng)
-    if family == "ad":
+    if family == ANGLE_DISTANCE:
         return [random_measurement(rng, metric_type)]
-    raise ValueError(f"doc {doc_key}: unknown family {family!r}; expected detection, tl or ad")
+    raise ValueError(f"doc {doc_key}: unknown family {family!r}; expected one of {FAMILY_NAMES}")

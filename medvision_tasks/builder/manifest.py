@@ -1,6 +1,6 @@
 """The ``medvision-tasks prepare`` manifest: a YAML file naming cases, parsed into specs.
 
-The format is documented in README, "Bring your own data". In short::
+The format is documented in docs/data.md, "Manifest". In short::
 
     base_dir: ..                 # optional; paths are relative to it (default: the manifest's folder)
     seed: 0                      # subject-level split: seeded shuffle, train_fraction to train
@@ -25,27 +25,38 @@ The format is documented in README, "Bring your own data". In short::
         labels: {1: liver}
 
 Keys a case may hold can also be given per dataset or under ``defaults``; the most specific
-wins. Every error is a :class:`ManifestError` naming the manifest and the entry.
+wins. Every error is a :class:`ManifestError` naming the manifest and the entry; a misspelt key
+gets the allowed key it is closest to ("did you mean 'labels'?").
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PLANE_DIMS = {"sagittal": 0, "coronal": 1, "axial": 2}
-MASK_FAMILIES = ("detection", "tl")
-DEFAULT_TRAIN_FRACTION = 0.7
-DEFAULT_SEED = 0
-DEFAULT_LANDMARK_TOLERANCE_MM = 2.0
-DEFAULT_MIN_BOX_SIDE_PX = 10
-DEFAULT_MIN_LESION_PIXELS = 200
+from medvision_tasks.builder.spec import (
+    DEFAULT_LANDMARK_TOLERANCE_MM,
+    DEFAULT_PLANES,
+    DEFAULT_SEED,
+    DEFAULT_TASK_ID,
+    DEFAULT_TRAIN_FRACTION,
+    CaseSpec,
+    ImportSpec,
+    LabelSpec,
+    LandmarkFileSpec,
+    Manifest,
+    MaskSpec,
+    MeasurementSpec,
+)
+from medvision_tasks.families import DETECTION, MASK_FAMILIES
+from medvision_tasks.ground_truth import DEFAULT_MIN_BOX_SIDE_PX, DEFAULT_MIN_LESION_PIXELS
+from medvision_tasks.planes import SLICE_DIM_OF_PLANE
 
 # Keys a case may carry, also allowed per dataset and under `defaults` (inherited).
 INHERITED_KEYS = {
@@ -93,183 +104,6 @@ class ManifestError(ValueError):
     """A manifest that cannot be used; the message names the file and the entry."""
 
 
-@dataclass(frozen=True)
-class LabelSpec:
-    """One label value of a mask and what to build from it.
-
-    Attributes:
-        value: the integer voxel value in the mask.
-        name: the name the prompts use (e.g. "liver tumor").
-        families: "detection" and/or "tl".
-    """
-
-    value: int
-    name: str
-    families: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class MaskSpec:
-    """A label mask on the image's voxel grid.
-
-    Attributes:
-        path: absolute path of the mask file (or DICOM folder).
-        labels: the labels to build docs from.
-        task_id: the docs' ``taskID``.
-    """
-
-    path: str
-    labels: tuple[LabelSpec, ...]
-    task_id: str
-
-
-@dataclass(frozen=True)
-class LandmarkFileSpec:
-    """A landmark file and how to read it (see ``readers.read_landmarks``)."""
-
-    path: str
-    space: str | None = None
-    coordinate_system: str | None = None
-    name_column: str | None = None
-
-
-@dataclass(frozen=True)
-class MeasurementSpec:
-    """A distance or angle measured from landmarks (angle/distance family).
-
-    Attributes:
-        name: the measurement's name in the prompt (e.g. "AC-PC distance").
-        key: the doc's ``biometric_profile.metric_key``.
-        kind: "distance" (landmarks p1, p2) or "angle" (lines l1p1-l1p2 and l2p1-l2p2).
-        landmarks: landmark names as in the file: 2 for a distance, 4 for an angle.
-        planes: slice dims to measure in (0 sagittal, 1 coronal, 2 axial).
-        task_id: the docs' ``taskID``.
-    """
-
-    name: str
-    key: str
-    kind: str
-    landmarks: tuple[str, ...]
-    planes: tuple[int, ...]
-    task_id: str
-
-
-@dataclass(frozen=True)
-class CaseSpec:
-    """Everything needed to build one case's docs; picklable and hashable as JSON.
-
-    Attributes:
-        dataset_name: the docs' ``dataset_name``.
-        case_id: unique within the dataset; names the output files.
-        subject_id: the unit of the train/test split.
-        image: absolute path of the image volume (file, or DICOM folder).
-        masks: label masks to build detection and T/L docs from.
-        landmarks: the landmark file for angle/distance docs, or None.
-        landmark_names: display names for landmark names used in the file (pairs).
-        measurements: distances and angles to measure.
-        planes: slice dims for detection and T/L docs.
-        modality: e.g. "MRI", "CT".
-        image_description: prompt text; ``{plane}`` and ``{modality}`` are filled in per doc.
-        split: "train" / "test" to force the subject's split, else None (seeded shuffle).
-        slice_step: consider only every ``slice_step``-th slice index (``idx % step == 0``).
-        max_slices_per_label_plane: keep at most this many passing slices per label (or
-            measurement) and plane, evenly spaced; None keeps all.
-        crop: None, ``("box", ((i0, i1), (j0, j1), (k0, k1)))`` half-open RAS+ voxel ranges
-            (None for an open end), or ``("margin_mm", (mx, my, mz))`` around the labels and
-            landmarks used. Ranges and margins refer to the native RAS+ grid (before resampling).
-        resample_mm: target voxel size (mm) along RAS+ voxel axes 0, 1, 2 (Left->Right,
-            Posterior->Anterior, Inferior->Superior), or None to keep the native grid. The
-            (cropped) image is resampled with linear interpolation and every mask with nearest
-            neighbour onto one new grid (``case_builder.resampled_grid``).
-        image_dtype: numpy dtype name for the written image, or None to keep the input's.
-        landmark_tolerance_mm: largest distance (mm) a landmark may lie from the slice plane.
-        min_box_side_px: smallest detection box side in pixels (SPEC 2: 10).
-        min_lesion_pixels: smallest T/L component in pixels (SPEC 7: 200).
-    """
-
-    dataset_name: str
-    case_id: str
-    subject_id: str
-    image: str
-    masks: tuple[MaskSpec, ...] = ()
-    landmarks: LandmarkFileSpec | None = None
-    landmark_names: tuple[tuple[str, str], ...] = ()
-    measurements: tuple[MeasurementSpec, ...] = ()
-    planes: tuple[int, ...] = (2, 1, 0)
-    modality: str = ""
-    image_description: str = ""
-    split: str | None = None
-    slice_step: int = 1
-    max_slices_per_label_plane: int | None = None
-    crop: tuple | None = None
-    resample_mm: tuple[float, float, float] | None = None
-    image_dtype: str | None = None
-    landmark_tolerance_mm: float = DEFAULT_LANDMARK_TOLERANCE_MM
-    min_box_side_px: int = DEFAULT_MIN_BOX_SIDE_PX
-    min_lesion_pixels: int = DEFAULT_MIN_LESION_PIXELS
-
-    @property
-    def name(self) -> str:
-        """``dataset/case`` as used in every message."""
-        return f"{self.dataset_name}/{self.case_id}"
-
-    def input_paths(self) -> list[str]:
-        """Every input file or folder the case reads."""
-        paths = [self.image, *(mask.path for mask in self.masks)]
-        if self.landmarks is not None:
-            paths.append(self.landmarks.path)
-        return paths
-
-    def to_json(self) -> dict:
-        """The spec as plain JSON data (for the cache key)."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class ImportSpec:
-    """Docs in the public MedVision layout to bring in, with the names they lack.
-
-    Attributes:
-        docs: absolute paths of ``.jsonl`` / ``.json`` files.
-        image_root: folder the docs' ``image_file`` / ``mask_file`` / ``landmark_file`` are
-            relative to.
-        volumes: "link" (symlink into the output), "copy", or "keep" (reference in place).
-        split: "train" / "test" for all, or None (by subject, seeded).
-        dataset_name: only docs of this dataset (None: all).
-        task_id: only docs of this taskID (None: all).
-        labels: label value -> name, for detection and T/L docs.
-        measurements: metric_key -> (name, landmark names) for angle/distance docs.
-        modality: filled in where a doc has none.
-        image_description: filled in where a doc has none.
-        subject_id_pattern: regex with one group applied to the image file name; the group is
-            the subject id (default: the file name without ``.nii.gz``).
-    """
-
-    docs: tuple[str, ...]
-    image_root: str
-    volumes: str = "link"
-    split: str | None = None
-    dataset_name: str | None = None
-    task_id: str | None = None
-    labels: tuple[tuple[int, str], ...] = ()
-    measurements: tuple[tuple[str, str, tuple], ...] = ()
-    modality: str = ""
-    image_description: str = ""
-    subject_id_pattern: str | None = None
-
-
-@dataclass
-class Manifest:
-    """A parsed manifest."""
-
-    path: Path
-    base_dir: Path
-    seed: int = DEFAULT_SEED
-    train_fraction: float = DEFAULT_TRAIN_FRACTION
-    cases: list[CaseSpec] = field(default_factory=list)
-    imports: list[ImportSpec] = field(default_factory=list)
-
-
 class _Context:
     """Where in the manifest we are, for messages."""
 
@@ -283,12 +117,21 @@ class _Context:
         return _Context(self.path, f"{self.where}.{where}" if self.where else where)
 
 
+def did_you_mean(name: str, allowed: set[str]) -> str | None:
+    """The allowed name closest to a misspelt one (``lables`` -> ``labels``), or None when none is close."""
+    close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _check_keys(entry: Any, allowed: set[str], ctx: _Context) -> Mapping:
     if not isinstance(entry, Mapping):
         raise ctx.error(f"expected a mapping, got {type(entry).__name__}")
     unknown = sorted(set(map(str, entry)) - allowed)
     if unknown:
-        raise ctx.error(f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+        guesses = [(name, did_you_mean(name, allowed)) for name in unknown]
+        hints = ", ".join(f"{guess!r} for {name!r}" for name, guess in guesses if guess)
+        hint = f" (did you mean {hints}?)" if hints else ""
+        raise ctx.error(f"unknown key(s) {unknown}{hint}; allowed: {sorted(allowed)}")
     return entry
 
 
@@ -324,14 +167,14 @@ def _split(value: Any, ctx: _Context) -> str | None:
 
 def _planes(value: Any, ctx: _Context) -> tuple[int, ...]:
     if value in ("all", None):
-        return (2, 1, 0)
+        return DEFAULT_PLANES
     items = [value] if isinstance(value, (str, int)) else value
     if not isinstance(items, list) or not items:
         raise ctx.error(f"planes must be a list of axial/coronal/sagittal, got {value!r}")
     dims = []
     for item in items:
-        if isinstance(item, str) and item.lower() in PLANE_DIMS:
-            dims.append(PLANE_DIMS[item.lower()])
+        if isinstance(item, str) and item.lower() in SLICE_DIM_OF_PLANE:
+            dims.append(SLICE_DIM_OF_PLANE[item.lower()])
         elif isinstance(item, int) and not isinstance(item, bool) and item in (0, 1, 2):
             dims.append(item)
         else:
@@ -380,14 +223,14 @@ def _resolve(base_dir: Path, value: Any, ctx: _Context, what: str) -> str:
 
 
 def _masks(entry: Mapping, settings: Mapping, base_dir: Path, ctx: _Context) -> tuple[MaskSpec, ...]:
-    default_families = _families(settings["families"], ctx) if "families" in settings else ("detection",)
+    default_families = _families(settings["families"], ctx) if "families" in settings else (DETECTION,)
     if "mask" in entry and "masks" in entry:
         raise ctx.error("give either mask (with labels) or masks, not both")
     if "mask" in entry:
         if "labels" not in settings:
             raise ctx.error("mask needs labels (label value -> name)")
         labels = _labels(settings["labels"], default_families, ctx.child("labels"))
-        return (MaskSpec(_resolve(base_dir, entry["mask"], ctx, "mask"), labels, "01"),)
+        return (MaskSpec(_resolve(base_dir, entry["mask"], ctx, "mask"), labels, DEFAULT_TASK_ID),)
     masks = []
     items = entry.get("masks") or []
     if not isinstance(items, list):
@@ -470,7 +313,7 @@ def _measurements(value: Any, planes: tuple[int, ...], ctx: _Context) -> tuple[M
                 kind=kind,
                 landmarks=landmarks,
                 planes=_planes(item["planes"], sub) if "planes" in item else planes,
-                task_id=_text(item.get("task_id"), sub, "task_id", required=False) or "01",
+                task_id=_text(item.get("task_id"), sub, "task_id", required=False) or DEFAULT_TASK_ID,
             )
         )
     return tuple(measurements)
@@ -593,7 +436,7 @@ def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
         raise ctx.error(f"volumes must be link, copy or keep, got {volumes!r}")
     labels = ()
     if entry.get("labels") is not None:
-        labels = tuple((s.value, s.name) for s in _labels(entry["labels"], ("detection",), ctx.child("labels")))
+        labels = tuple((s.value, s.name) for s in _labels(entry["labels"], (DETECTION,), ctx.child("labels")))
     measurements = []
     for key, spec in (entry.get("measurements") or {}).items():
         sub = ctx.child(f"measurements.{key}")

@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 import yaml
 
-from medvision_tasks.prepare import assign_splits, main, prepare
+from medvision_tasks.builder import prepare
+from medvision_tasks.builder.cli import main
+from tests.helpers.volumes import save_nifti, save_nifti_sform_only, save_nrrd_lps, write_manifest
 
 # ---- the phantom grid -------------------------------------------------------------------------
 # RAS+ grid: 64 x 48 x 30 voxels of 0.5 x 0.75 x 2.0 mm, origin (-10, 20, 5) mm.
@@ -68,42 +70,6 @@ def stored_index(ras_voxel: tuple[float, float, float]) -> list[float]:
 def ramp_image() -> np.ndarray:
     i, j, k = np.meshgrid(*(np.arange(n) for n in SHAPE), indexing="ij")
     return (i + 3 * j + 7 * k).astype(np.int16)
-
-
-def save_nifti(path: Path, data: np.ndarray, affine: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nib.save(nib.Nifti1Image(data, affine), str(path))
-    return path
-
-
-def save_nifti_sform_only(path: Path, data: np.ndarray, affine: np.ndarray) -> Path:
-    """Write a NIfTI whose geometry is only in the sform (nibabel refuses such affines as qform)."""
-    image = nib.Nifti1Image(data, None)
-    image.header.set_sform(affine, code=2)
-    image.header.set_qform(None, code=0)
-    nib.save(image, str(path))
-    return path
-
-
-def save_nrrd_lps(path: Path, data: np.ndarray, affine_ras: np.ndarray) -> Path:
-    """Write an NRRD in LPS space describing the same grid as the RAS affine."""
-    import nrrd
-
-    lps = np.diag([-1.0, -1.0, 1.0]) @ affine_ras[:3, :]
-    header = {
-        "space": "left-posterior-superior",
-        "space directions": lps[:, :3].T,
-        "space origin": lps[:, 3],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nrrd.write(str(path), data, header)
-    return path
-
-
-def write_manifest(folder: Path, content: dict) -> Path:
-    path = folder / "manifest.yaml"
-    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def read_docs(out: Path, family: str, split: str = "test") -> list[dict]:
@@ -611,73 +577,7 @@ def test_bad_inputs_name_the_case_and_others_finish(tmp_path: Path, capsys) -> N
     assert not list((out / "volumes").glob("Bad_missing*")) and not list((out / "volumes").glob("Bad_mismatch*"))
 
 
-MASK_CASE = {"image": "i.nii.gz", "mask": "m.nii.gz", "labels": {1: "a"}}
-BAD_RESAMPLE_MM = [0, -1.5, [1, 2], [1, 1, 0], "1mm", True]
-RESAMPLE_IDS = [f"resample-{name}" for name in ("zero", "negative", "two", "zero-axis", "text", "bool")]
-
-
-@pytest.mark.parametrize(
-    "manifest, phrase",
-    [
-        (
-            {"datasets": [{"name": "D", "cases": [{"id": "c", "image": "i.nii.gz", "maks": "m"}]}]},
-            "unknown key(s) ['maks']",
-        ),
-        ({"datasets": [{"name": "D", "cases": [{"id": "c", "image": "i.nii.gz"}]}]}, "nothing to build"),
-        ({"datasets": [{"name": "D", "planes": ["oblique"], "cases": [{"id": "c"}]}]}, "unknown plane 'oblique'"),
-        (
-            {"datasets": [{"name": "D", "cases": [{"id": "c", "image": "i", "mask": "m", "labels": {"x": "a"}}]}]},
-            "label 'x' is not an integer",
-        ),
-        (
-            {
-                "datasets": [
-                    {
-                        "name": "D",
-                        "cases": [
-                            {
-                                "id": "c",
-                                "image": "i",
-                                "landmarks": "l.fcsv",
-                                "measurements": [{"name": "n", "angle": ["a", "b"]}],
-                            }
-                        ],
-                    }
-                ]
-            },
-            "angle must be [[l1p1, l1p2], [l2p1, l2p2]]",
-        ),
-        *(
-            (
-                {"datasets": [{"name": "D", "resample_mm": value, "cases": [{"id": "c", **MASK_CASE}]}]},
-                f"resample_mm must be a positive number or three positive numbers (mm), got {value!r}",
-            )
-            for value in BAD_RESAMPLE_MM
-        ),
-    ],
-    ids=["unknown-key", "nothing-to-build", "bad-plane", "bad-label", "bad-angle", *RESAMPLE_IDS],
-)
-def test_manifest_errors_name_the_entry(tmp_path: Path, capsys, manifest: dict, phrase: str) -> None:
-    path = write_manifest(tmp_path, manifest)
-    assert main([str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert phrase in err and "datasets[0]" in err
-
-
 # ---- split ------------------------------------------------------------------------------------
-
-
-def test_assign_splits_is_seeded_subject_level_and_stable() -> None:
-    subjects = [f"s{n:02d}" for n in range(10)] * 2  # each subject twice
-    first = assign_splits(subjects, {}, seed=7, train_fraction=0.7)
-    assert sorted(first) == sorted(set(subjects))
-    assert sorted(first.values()).count("train") == 7  # round(0.7 * 10)
-    assert assign_splits(list(reversed(subjects)), {}, seed=7, train_fraction=0.7) == first
-    others = [assign_splits(subjects, {}, seed=s, train_fraction=0.7) for s in range(8, 12)]
-    assert any(o != first for o in others)
-    forced = assign_splits(subjects, {"s03": "test", "s04": "train"}, seed=7, train_fraction=0.7)
-    assert forced["s03"] == "test" and forced["s04"] == "train"
-    assert sorted(forced.values()).count("train") == 1 + 6  # the forced one + round(0.7 * 8)
 
 
 def _split_manifest(tmp_path: Path) -> Path:
@@ -826,7 +726,7 @@ def test_import_public_docs_adds_names(tmp_path: Path) -> None:
 
 # ---- the bundled sample -----------------------------------------------------------------------
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _same_docs(rebuilt: object, shipped: object) -> bool:
@@ -896,52 +796,3 @@ def test_sample_rebuilds_identically_from_sources(tmp_path: Path) -> None:
     for family in ("detection", "tl", "ad"):
         by_plane = report.summary["docs"]["test"]["by_family"][family]["by_plane"]
         assert sorted(by_plane) == ["axial", "coronal", "sagittal"], (family, by_plane)
-
-
-# ---- DICOM series (optional extra) ------------------------------------------------------------
-
-
-def test_dicom_series_reads_as_ras_volume(tmp_path: Path) -> None:
-    pytest.importorskip("pydicom")
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
-
-    from medvision_tasks.readers import read_volume, reorient_to_ras
-
-    rows, columns, n_slices = 6, 5, 4
-    # Patient (LPS) geometry: moving along a row (next column) goes +x = Left by 0.6 mm, down a
-    # column (next row) +y = Posterior by 0.8 mm; slices 2.5 mm apart going Superior.
-    origin_lps = np.array([12.0, -7.0, 30.0])
-    stored = np.arange(n_slices * rows * columns, dtype=np.uint16).reshape(n_slices, rows, columns)
-    series = generate_uid()
-    folder = tmp_path / "series"
-    folder.mkdir()
-    for n in reversed(range(n_slices)):  # files written out of order: sorting is by position
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID = CTImageStorage
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-        ds.SeriesInstanceUID = series
-        ds.Modality = "CT"
-        ds.Rows, ds.Columns = rows, columns
-        ds.PixelSpacing = [0.8, 0.6]  # (between rows, between columns)
-        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        ds.ImagePositionPatient = list(origin_lps + [0.0, 0.0, 2.5 * n])
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
-        ds.PixelData = stored[n].tobytes()
-        ds.save_as(folder / f"slice{n}.dcm", enforce_file_format=True)
-    image = reorient_to_ras(read_volume(folder))
-    # RAS: x = -(12 + 0.6 c), y = -(-7 + 0.8 r), z = 30 + 2.5 n. RAS+ axis 0 runs along -c, axis 1
-    # along -r: the canonical array is the stored one, columns and rows reversed.
-    expected = np.transpose(stored, (2, 1, 0))[::-1, ::-1, :].astype(np.float64) - 1024
-    np.testing.assert_array_equal(np.asanyarray(image.dataobj), expected)
-    expected_affine = np.diag([0.6, 0.8, 2.5, 1.0])
-    expected_affine[:3, 3] = [-(12.0 + 0.6 * (columns - 1)), -(-7.0 + 0.8 * (rows - 1)), 30.0]
-    np.testing.assert_allclose(image.affine, expected_affine, atol=1e-9)

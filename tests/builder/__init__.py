@@ -1,0 +1,1 @@
+"""Tests of the data builder (medvision_tasks.builder), one module per builder module."""
