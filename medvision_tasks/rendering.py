@@ -12,18 +12,6 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from medvision_tasks.planes import check_slice_dim
-
-
-def extract_slice(volume: np.ndarray, slice_dim: int, slice_idx: int) -> np.ndarray:
-    """The 2D slice ``volume[..., slice_idx, ...]`` across ``slice_dim`` (array rows = image rows)."""
-    if volume.ndim != 3:
-        raise ValueError(f"expected a 3D volume, got shape {volume.shape}")
-    check_slice_dim(slice_dim)
-    if not 0 <= slice_idx < volume.shape[slice_dim]:
-        raise IndexError(f"slice_idx {slice_idx} outside 0..{volume.shape[slice_dim] - 1} along dim {slice_dim}")
-    return np.take(volume, slice_idx, axis=slice_dim)
-
 
 def resize_bilinear(image: np.ndarray, size_hw: Sequence[int]) -> np.ndarray:
     """Bilinear reshape of a 2D array of raw intensities to ``size_hw`` = (H, W), as float32."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from medvision_tasks.rendering import extract_slice
+from medvision_tasks.planes import extract_slice
 
 SliceKey = tuple[int, int]  # (slice_dim, slice_idx)
 

@@ -1,34 +1,8 @@
 """Slice rendering (docs/fidelity.md) on arrays whose every value is known."""
 
 import numpy as np
-import pytest
 
-from medvision_tasks.rendering import extract_slice, normalize_to_uint8, render_slice, resize_bilinear
-
-
-def indexed_volume() -> np.ndarray:
-    """vol[x, y, z] = 100x + 10y + z, so a slice's values name their voxels."""
-    x, y, z = np.meshgrid(np.arange(4), np.arange(3), np.arange(2), indexing="ij")
-    return 100 * x + 10 * y + z
-
-
-@pytest.mark.parametrize(
-    "slice_dim, slice_idx, expected",
-    [
-        (0, 2, [[200, 201], [210, 211], [220, 221]]),  # vol[2, :, :]: rows y, columns z
-        (1, 1, [[10, 11], [110, 111], [210, 211], [310, 311]]),  # vol[:, 1, :]: rows x, columns z
-        (2, 1, [[1, 11, 21], [101, 111, 121], [201, 211, 221], [301, 311, 321]]),  # vol[:, :, 1]
-    ],
-)
-def test_slices_keep_array_rows_as_image_rows(slice_dim, slice_idx, expected):
-    np.testing.assert_array_equal(extract_slice(indexed_volume(), slice_dim, slice_idx), expected)
-
-
-def test_out_of_range_slice_and_bad_dim_are_errors():
-    with pytest.raises(IndexError, match="slice_idx 2 outside 0..1"):
-        extract_slice(indexed_volume(), 2, 2)
-    with pytest.raises(ValueError, match="slice_dim must be 0, 1 or 2, got 3"):
-        extract_slice(indexed_volume(), 3, 0)
+from medvision_tasks.rendering import normalize_to_uint8, render_slice, resize_bilinear
 
 
 def test_min_max_normalisation_and_constant_slice():
