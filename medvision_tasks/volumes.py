@@ -14,8 +14,8 @@ decodes that volume once and writes every announced slice of it to a slice cache
 every request is then one small file read. In memory the store keeps at most ``memory_bytes`` of
 recently used slices and one decoded volume at a time, whatever the number of docs.
 
-The disk cache (``MEDVISION_CACHE_DIR``, default ``~/.cache/medvision-tasks/slices``; ``off`` for
-a private folder removed at exit) holds raw intensities, not rendered images, so a rendering rule
+The disk cache (``slices/`` in ``MEDVISION_CACHE_DIR``, default ``~/.cache/medvision-tasks``;
+``off`` for a private folder removed at exit) holds raw intensities, not rendered images, so a rendering rule
 never enters it. A slice file is named by the reading rule (:data:`READ_RULE`: the source of the
 modules that decide what a slice holds, and the nibabel version), the volume (real path, size,
 modification time, and for gzip files the trailer's CRC-32 of the whole content) and the slice:
@@ -206,10 +206,11 @@ Code elsewhere that changes what a slice holds (e.g. reorienting on read) must b
 
 
 def cache_dir() -> Path | None:
-    """The slice cache folder: ``MEDVISION_CACHE_DIR``, else ``~/.cache/medvision-tasks/slices``.
+    """The package's cache folder: ``MEDVISION_CACHE_DIR``, else ``~/.cache/medvision-tasks``.
 
-    Returns None when ``MEDVISION_CACHE_DIR`` is ``off`` (the store then uses a private folder
-    removed at exit).
+    Slices go to its ``slices/`` and loaded docs to its ``docs/`` (:mod:`medvision_tasks.docs_cache`).
+    Returns None when ``MEDVISION_CACHE_DIR`` is ``off`` (slices then go to a private folder
+    removed at exit, and loaded docs are not kept).
     """
     value = os.environ.get(CACHE_DIR_ENV, "").strip()
     if value.lower() in CACHE_OFF:
@@ -217,7 +218,7 @@ def cache_dir() -> Path | None:
     if value:
         return Path(value).expanduser()
     base = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
-    return Path(base) / "medvision-tasks" / "slices"
+    return Path(base) / "medvision-tasks"
 
 
 def volume_identity(path: str) -> str:
@@ -314,9 +315,11 @@ class SliceStore:
 
     def directory(self) -> Path:
         """The folder slices are cached in now (created on first write)."""
-        chosen = self._directory or cache_dir()
-        if chosen is not None:
-            return chosen
+        if self._directory is not None:
+            return self._directory
+        root = cache_dir()
+        if root is not None:
+            return root / "slices"
         if self._private_dir is None:
             self._private_dir = Path(tempfile.mkdtemp(prefix="medvision-slices-"))
             atexit.register(shutil.rmtree, self._private_dir, ignore_errors=True)
