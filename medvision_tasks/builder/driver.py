@@ -5,6 +5,12 @@ one mask at a time, so memory stays bounded by a few volumes; finished cases are
 (:mod:`.cache`). Imported docs (:mod:`.importer`) join the built ones, the subjects are split
 (:mod:`.split`) and everything is written (:mod:`.output`). Bad input in a case or an import is
 a message naming it; the other cases still finish.
+
+Beyond one machine: ``shard=(i, n)`` builds only the cases ``i, i + n, i + 2n, ...`` of the
+manifest (cluster array jobs, each on its own machine, all writing into one shared ``out_dir``)
+and stores them in the case cache, writing nothing else; a last run with ``merge=True`` then
+builds nothing, takes every case from the cache and writes the data directory. Every case runs
+the same :func:`~.case.build_case` either way.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ class BuildReport:
         cases_reused: cases taken from the cache.
         cases_failed: cases that produced nothing (fatal error).
         errors: every message, each naming its case (or import file).
-        summary: the content written to ``summary.json``.
+        summary: the content written to ``summary.json`` (empty for a shard run).
+        cases_missing: cases a merge run found in no shard's cache (left out).
     """
 
     out_dir: Path
@@ -49,6 +56,7 @@ class BuildReport:
     cases_failed: int = 0
     errors: list[str] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    cases_missing: int = 0
 
 
 def _run_cases(
@@ -78,6 +86,21 @@ def _run_cases(
         bar.close()
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` as ``(i, n)``, with ``0 <= i < n``.
+
+    Raises:
+        ValueError: anything else, quoting it.
+    """
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"shard must be I/N with whole numbers, got {text!r}") from None
+    if not 0 <= index < count:
+        raise ValueError(f"shard {text!r}: I must be 0..N-1")
+    return index, count
+
+
 def prepare(
     manifest_path: str | Path,
     out_dir: str | Path,
@@ -86,6 +109,8 @@ def prepare(
     seed: int | None = None,
     use_cache: bool = True,
     progress: bool = True,
+    shard: tuple[int, int] | None = None,
+    merge: bool = False,
 ) -> BuildReport:
     """Build a MedVision data directory from a manifest.
 
@@ -96,13 +121,22 @@ def prepare(
         seed: split seed; None uses the manifest's ``seed``.
         use_cache: reuse and store per-case results under ``out_dir/.cases/``.
         progress: show a progress bar (and a line on reused cases) on stderr.
+        shard: ``(i, n)``: build only the cases whose manifest position is ``i`` modulo ``n``
+            into the case cache, and write nothing else (module docstring).
+        merge: build nothing: write the data directory from the cases the shards cached; a case
+            no shard cached is an error naming it.
 
     Returns:
         The :class:`BuildReport`; ``summary.json`` holds the same counts.
 
     Raises:
         ManifestError: the manifest is unusable (nothing is built).
+        ValueError: ``shard`` or ``merge`` without the case cache, or both at once.
     """
+    if (shard is not None or merge) and not use_cache:
+        raise ValueError("--shard and --merge work through the case cache: drop --no-cache")
+    if shard is not None and merge:
+        raise ValueError("a run is either one shard or the merge, not both")
     manifest = load_manifest(manifest_path)
     seed = manifest.seed if seed is None else int(seed)
     out = Path(out_dir)
@@ -110,21 +144,38 @@ def prepare(
     forced = forced_splits(manifest)
 
     results: list[CaseResult | None] = [None] * len(manifest.cases)
-    keys: list[str] = []
+    keys: dict[int, str] = {}
     todo: list[tuple[int, CaseSpec]] = []
     for index, case in enumerate(manifest.cases):
-        key = case_cache_key(case)
-        keys.append(key)
-        results[index] = load_cached(out, case, key) if use_cache else None
+        if shard is not None and index % shard[1] != shard[0]:
+            continue
+        keys[index] = case_cache_key(case)
+        # A failed case is built again, except by the merge, which reports what its shard saw.
+        results[index] = load_cached(out, case, keys[index], failed_too=merge) if use_cache else None
         if results[index] is None:
             todo.append((index, case))
-    reused = len(manifest.cases) - len(todo)
+    reused = len(keys) - len(todo)
     if reused and progress:
         messages.info(f"prepare: reusing {reused} cached case(s) from {out / CACHE_DIR}")
+    missing = len(todo) if merge else 0
+    if merge:
+        for index, case in todo:
+            results[index] = CaseResult.failed(case, (), f"no shard built it (not in {out / CACHE_DIR}); run its shard")
+        todo = []
     for index, result in _run_cases(todo, out, workers, progress):
         results[index] = result
-        if use_cache and not result.fatal:
+        if use_cache:
             store_cached(out, manifest.cases[index], keys[index], result)
+    if shard is not None:
+        built = [results[index] for index, _ in todo]
+        return BuildReport(
+            out_dir=out,
+            doc_counts={},
+            cases_built=len(todo),
+            cases_reused=reused,
+            cases_failed=sum(result.fatal for result in built if result is not None),
+            errors=[message for result in built if result is not None for message in result.errors],
+        )
 
     errors: list[str] = []
     rows: list[dict] = []
@@ -175,4 +226,5 @@ def prepare(
         cases_failed=failed,
         errors=errors,
         summary=content,
+        cases_missing=missing,
     )
