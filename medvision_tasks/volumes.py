@@ -102,6 +102,10 @@ class Volume:
         """Voxels along axes 0, 1, 2."""
         return tuple(int(n) for n in self.stored.shape)  # type: ignore[return-value]
 
+    def array(self) -> np.ndarray:
+        """The whole volume as nibabel would read it (scaled, same dtype and memory order)."""
+        return self.stored if self.slope is None else _scaled(self.stored, self.slope, self.inter)
+
     def slice(self, slice_dim: int, slice_idx: int) -> np.ndarray:
         """One slice as nibabel would read it (scaled, same dtype), C-ordered in native byte order.
 
@@ -172,7 +176,8 @@ def _single_file_nifti_voxels(image: nib.Nifti1Image, path: str) -> np.ndarray |
 def read_volume(path: str | Path) -> Volume:
     """Read a volume file into a :class:`Volume` (3D, a trailing axis of length 1 dropped).
 
-    Every voxel read of the evaluator goes through here.
+    Every voxel read of the evaluator goes through here, and the builder's NIfTI reads too
+    (:func:`medvision_tasks.builder.volume_io.read_volume`).
 
     Raises:
         VolumeReadError: the file is missing, cannot be decoded, or is not 3D; the message names it.

@@ -116,6 +116,19 @@ def _minimal_mask_dtype(data: np.ndarray) -> np.dtype:
     return np.dtype(np.int64)
 
 
+def values_present(labels: np.ndarray) -> frozenset[int]:
+    """The values occurring in an integer mask.
+
+    Small non-negative labels are marked in a table (linear, no copy of the mask); ``np.unique``
+    sorts every voxel, a second per 50 million.
+    """
+    if labels.size and labels.dtype.kind == "u" and labels.dtype.itemsize <= 2:
+        seen = np.zeros(int(labels.max()) + 1, dtype=bool)
+        seen[labels.ravel(order="K")] = True
+        return frozenset(np.flatnonzero(seen).tolist())
+    return frozenset(np.unique(labels).tolist())
+
+
 def resampled_grid(shape: tuple[int, ...], affine: np.ndarray, voxel_size_mm: tuple[float, float, float]) -> Grid:
     """The grid of voxel size ``voxel_size_mm`` over the same span as a given grid.
 
@@ -275,10 +288,9 @@ def prepare_volume(case: CaseSpec, out_dir: Path) -> PreparedVolume:
         crop = _crop_box(case, ras_image.shape[:3])
     else:
         crop = _crop_margin(case, ras_image, (stored_shape, stored_affine), landmarks)
-    image = ras_image.slicer[crop]
-    voxels = np.asanyarray(image.dataobj)
+    voxels = np.asanyarray(ras_image.dataobj)[crop]  # a view: nibabel's slicer copies the volume
     # The cropped native grid: masks are cut to it, then resampled like the image.
-    native_affine = np.asarray(image.affine)
+    native_affine = np.asarray(ras_image.slicer.slice_affine(crop))
     resampled_to = None
     if case.resample_mm is not None:
         resampled_to = resampled_grid(voxels.shape, native_affine, case.resample_mm)
@@ -287,7 +299,7 @@ def prepare_volume(case: CaseSpec, out_dir: Path) -> PreparedVolume:
     image_file = layout.image_file(case)
     save_nifti(voxels, affine, out_dir / image_file, dtype)
     shape = tuple(int(n) for n in voxels.shape[:3])
-    del image, ras_image, voxels
+    del ras_image, voxels
     # Zooms as any reader of the written file sees them (the header stores float32).
     zooms = tuple(float32_value(z) for z in nib.load(str(out_dir / image_file)).header.get_zooms()[:3])
     return PreparedVolume(
@@ -323,4 +335,4 @@ def prepare_mask(volume: PreparedVolume, mask: MaskSpec, mask_file: str) -> Prep
         labels = resample_onto(compact, volume.native_affine, volume.resampled_to, order=0)
         del compact
     save_nifti(labels, volume.affine, volume.out_dir / mask_file, _minimal_mask_dtype(labels))
-    return PreparedMask(spec=mask, labels=labels, mask_file=mask_file, present=frozenset(np.unique(labels).tolist()))
+    return PreparedMask(spec=mask, labels=labels, mask_file=mask_file, present=values_present(labels))
