@@ -185,3 +185,45 @@ def build(root: Path, volumes: int, docs: int, depth_range: tuple[int, int] = (1
         with open(root / f"{family}.jsonl", "w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(doc) + "\n" for doc in made)
     return Workload(root, names, shapes, {f: len(d) for f, d in per_family.items()}, raw_bytes, gzip_bytes)
+
+
+def write_runs(out: Path, runs: int = 3, seed: int = 0) -> list[Path]:
+    """lmms-eval output folders (``--log_samples``) of ``runs`` models on every doc of the data directory.
+
+    ``MEDVISION_DATA_DIR`` must name the data directory. Answers are random numbers near each
+    target, scored by the package's own hook (:func:`medvision_tasks.utils.score_response`), and
+    each samples line carries the record under every metric key, as lmms-eval writes it.
+    """
+    from medvision_tasks import metrics, utils
+    from medvision_tasks.documents import load_documents
+    from medvision_tasks.families import FAMILIES, task_name
+
+    rng = np.random.default_rng(seed)
+    folders = []
+    for run in range(runs):
+        folder = out / f"model{run}"
+        folder.mkdir(parents=True, exist_ok=True)
+        date = f"20261129_00000{run}"
+        results = {"results": {}, "config": {"model": f"bench_model_{run}", "model_args": ""}}
+        for family in FAMILIES.values():
+            for plane in family.task_planes:
+                task = task_name(family, False, plane)
+                records = []
+                with open(folder / f"{date}_samples_{task}.jsonl", "w", encoding="utf-8") as handle:
+                    for doc_id, doc in enumerate(load_documents(family.name, plane)):
+                        noisy = [v * float(rng.uniform(0.7, 1.3)) for v in doc["target"]]
+                        if family.name == "detection":
+                            noisy = sorted(noisy[0::2]) + sorted(noisy[1::2])
+                            noisy = [noisy[0], noisy[2], noisy[1], noisy[3]]
+                        answer = ", ".join(f"{v:.3f}" for v in noisy) if rng.random() > 0.05 else "no idea"
+                        record = utils.score_response(doc, answer, cot=False)
+                        records.append(record)
+                        line = {"doc_id": doc_id, "target": "", "filtered_resps": [answer]}
+                        line.update({metric: record.to_dict() for metric in family.metrics})
+                        handle.write(json.dumps(line) + "\n")
+                results["results"][task] = {
+                    f"{metric},none": metrics.aggregate(records, metric) for metric in family.metrics
+                }
+        (folder / f"{date}_results.json").write_text(json.dumps(results), encoding="utf-8")
+        folders.append(folder)
+    return folders

@@ -171,3 +171,33 @@ def aggregate(records: Sequence[DocRecord], metric: str) -> float:
     if not errors:
         return float("nan")
     return scale * float(np.mean(errors))
+
+
+_SCORE_OF_METRIC = {"iou>0.5": "iou", "mre<0.1": "rel_error", "mae": "abs_error", "mre": "rel_error"}
+
+
+def per_doc_values(records: Sequence[DocRecord], metric: str) -> np.ndarray:
+    """``aggregate([record], metric)`` for every record, at once (NaN where it is undefined).
+
+    The value each doc contributes to :func:`aggregate`: 100 x its score (0 when not parsed) for
+    box scores, 100 or 0 for ``sr`` and the thresholds, the error for ``mae`` (x 100 for ``mre``),
+    NaN for an unparsed doc's ``mae``/``mre``. Every metric is the NaN-skipping mean of these
+    (the report's bootstrap resamples them instead of calling :func:`aggregate` per resample).
+
+    Raises:
+        ValueError: as :func:`aggregate`.
+    """
+    if metric not in ALL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}: expected one of {sorted(ALL_METRICS)}")
+    parsed = np.fromiter((record.parsed for record in records), dtype=bool, count=len(records))
+    if metric == "sr":
+        return 100.0 * parsed
+    field = _SCORE_OF_METRIC.get(metric, metric)
+    values = np.array([_score(record, field) if record.parsed else np.nan for record in records], dtype=float)
+    if metric in BOX_SCORES:
+        return 100.0 * np.where(parsed, values, 0.0)
+    if metric == "iou>0.5":
+        return 100.0 * (parsed & (np.where(parsed, values, 0.0) >= _IOU_THRESHOLD))
+    if metric == "mre<0.1":
+        return 100.0 * (parsed & (np.where(parsed, values, np.inf) < _MRE_THRESHOLD))
+    return values * (1.0 if metric == "mae" else 100.0)

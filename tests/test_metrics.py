@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from medvision_tasks.families import ALL_METRICS
-from medvision_tasks.metrics import aggregate, box_scores, measurement_errors
+from medvision_tasks.metrics import aggregate, box_scores, measurement_errors, per_doc_values
 from tests.helpers.records import detection_record, measurement_record, typed
 
 # ----------------------------------------------------------------------------- box_scores
@@ -244,3 +245,42 @@ def test_a_metric_of_another_family_names_the_doc_and_the_field():
         aggregate(DETECTION_RECORDS, "mae")
     with pytest.raises(ValueError, match="a: a parsed tl record has no 'iou'"):
         aggregate(MEASUREMENT_RECORDS, "iou>0.5")
+
+
+def test_per_doc_values_are_the_one_doc_aggregates():
+    records = {
+        "detection": typed(
+            [
+                detection_record("d1", "D", "liver", scores=(0.9, 0.8, 0.85, 0.5)),  # IoU exactly 0.5: a hit
+                detection_record("d2", "D", "liver", scores=(0.3, 0.2, 0.25, 0.1)),
+                detection_record("d3", "D", "liver", scores=None),
+            ]
+        ),
+        "tl": typed(
+            [
+                measurement_record("t1", "D", "tl", "size", errors=(1.5, 0.0999)),
+                measurement_record("t2", "D", "tl", "size", errors=(4.0, 0.1)),  # not < 0.1
+                measurement_record("t3", "D", "tl", "size", errors=None),
+            ]
+        ),
+    }
+    expected = {
+        "recall": [90.0, 30.0, 0.0],
+        "precision": [80.0, 20.0, 0.0],
+        "f1": [85.0, 25.0, 0.0],
+        "iou": [50.0, 10.0, 0.0],
+        "iou>0.5": [100.0, 0.0, 0.0],
+        "sr": [100.0, 100.0, 0.0],
+        "mae": [1.5, 4.0, math.nan],
+        "mre": [9.99, 10.0, math.nan],
+        "mre<0.1": [100.0, 0.0, 0.0],
+    }
+    for metric, values in expected.items():
+        family = "tl" if metric in ("mae", "mre", "mre<0.1") else "detection"
+        got = per_doc_values(records[family], metric)
+        np.testing.assert_allclose(got, values, rtol=1e-12)
+        one_doc = [aggregate([record], metric) for record in records[family]]
+        np.testing.assert_array_equal(got, one_doc)  # bit for bit, NaN where aggregate says NaN
+    assert per_doc_values(records["tl"], "sr").tolist() == [100.0, 100.0, 0.0]
+    with pytest.raises(ValueError, match="unknown metric"):
+        per_doc_values(records["tl"], "accuracy")

@@ -8,8 +8,9 @@ The interval is the (2.5, 97.5) percentile pair of the resampled statistics (95 
 
 Speed: every metric of :mod:`medvision_tasks.metrics` is a mean over docs of a per-doc
 value (over all docs, or over parsed docs for ``mae``/``mre``), so a resample's value is the
-NaN-skipping mean of the per-doc values ``aggregate([record], metric)`` at the drawn indices:
-one ``aggregate`` call per doc instead of one per doc per resample. Before using this, each
+NaN-skipping mean of the per-doc values ``aggregate([record], metric)`` at the drawn indices
+(:func:`medvision_tasks.metrics.per_doc_values`, computed once per stratum, instead of one
+``aggregate`` call per doc and per resample). Before using this, each
 stratum's NaN-skipping mean is checked against ``aggregate`` of the whole stratum; if they
 differ (a metric that is not such a mean), ``aggregate`` is called on every resample instead.
 
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medvision_tasks.metrics import aggregate
+from medvision_tasks.metrics import aggregate, per_doc_values
 from medvision_tasks.record import DocRecord
 from medvision_tasks.report.grouping import weighted_mean_over_groups
 
@@ -40,11 +41,6 @@ def _seed_sequence(seed: int, key: str) -> np.random.SeedSequence:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"bootstrap seed must be a non-negative integer, got {seed!r}")
     return np.random.SeedSequence([int(seed), zlib.crc32(key.encode("utf-8"))])
-
-
-def per_doc_values(records: Sequence[DocRecord], metric: str) -> np.ndarray:
-    """``aggregate([record], metric)`` for every record (NaN where undefined)."""
-    return np.fromiter((aggregate([record], metric) for record in records), dtype=float, count=len(records))
 
 
 def _same(a: float, b: float) -> bool:
