@@ -55,6 +55,14 @@ def _nanmean_rows(matrix: np.ndarray) -> np.ndarray:
         return np.nanmean(matrix, axis=1)
 
 
+def _row_means(filled: np.ndarray, defined: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Per row of ``indices``, ``np.nanmean`` of the drawn values (``filled``: NaN put to 0)."""
+    totals = filled[indices].sum(axis=1)
+    counts = defined[indices].sum(axis=1, dtype=np.intp)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a row with no defined value is NaN, as nanmean says
+        return totals / counts
+
+
 def _weighted(stats: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Per resample (rows), the weighted mean over strata (columns) of the defined values."""
     defined = ~np.isnan(stats)
@@ -107,6 +115,13 @@ def bootstrap_intervals(
             for v, stratum in zip(per_stratum, strata)
         )
         values[metric] = per_stratum if decomposes else None
+    # np.nanmean of a resample is the sum of its values with NaN as 0 over its count of defined
+    # values: prepared once per stratum, the same operations as nanmean on every row.
+    prepared = {
+        metric: [(np.where(np.isnan(v), 0.0, v), ~np.isnan(v)) for v in per_stratum]
+        for metric, per_stratum in values.items()
+        if per_stratum is not None
+    }
 
     chunk = max(1, _MAX_CHUNK_ELEMENTS // max(sizes))
     resampled: dict[str, list[np.ndarray]] = {metric: [] for metric in metrics}
@@ -116,7 +131,7 @@ def bootstrap_intervals(
         indices = [rng.integers(0, size, size=(count, size)) for rng, size in zip(generators, sizes)]
         for metric in metrics:
             if values[metric] is not None:
-                stats = np.column_stack([_nanmean_rows(v[idx]) for v, idx in zip(values[metric], indices)])
+                stats = np.column_stack([_row_means(*pair, idx) for pair, idx in zip(prepared[metric], indices)])
                 resampled[metric].append(_weighted(stats, weights))
             else:
                 resampled[metric].append(
