@@ -32,7 +32,10 @@ def resize_bilinear(image: np.ndarray, size_hw: Sequence[int]) -> np.ndarray:
 
 def _range_of(values: np.ndarray) -> tuple[float, float] | None:
     """The rule's parameters, from the slice: its finite (low, high); None for a constant or empty slice."""
-    finite = values if values.dtype.kind in "iub" else values[np.isfinite(values)]
+    finite = values
+    if values.dtype.kind not in "iub":
+        keep = np.isfinite(values)
+        finite = values if keep.all() else values[keep]  # no copy of a slice that is all finite
     if finite.size == 0:
         return None
     low, high = float(finite.min()), float(finite.max())
