@@ -1,22 +1,26 @@
 """Volumes and their slices: each volume read once per pass, slices served from a bounded store.
 
-Reading (:func:`read_volume`, the one place a volume file becomes voxels): a single-file NIfTI
-is inflated straight into one buffer (ISA-L when the optional ``isal`` package is installed, else
-zlib), read as its stored type, and each slice is scaled on its own with nibabel's read-scaling
-rule, so a slice holds exactly the values ``np.asanyarray(nibabel.load(path).dataobj)`` would, at
-a third to a fifth of the time and without a float copy of a whole scaled volume. An
-uncompressed ``.nii`` is memory-mapped; other formats are read by nibabel whole.
+Reading (this module is the one place a volume file becomes voxels): a single-file NIfTI is
+inflated by ISA-L when the optional ``isal`` package is installed, else zlib, read as its stored
+type, and each slice is scaled on its own with nibabel's read-scaling rule, so a slice holds
+exactly the values ``np.asanyarray(nibabel.load(path).dataobj)`` would, at a third to a fifth of
+the time and without a float copy of a whole scaled volume. :func:`read_volume` inflates the
+whole volume into one buffer (the builder needs it whole); :func:`read_slices` streams it one
+plane at a time and keeps only the slices asked for (the evaluator). An uncompressed ``.nii`` is
+memory-mapped; other formats are read by nibabel whole. Checks or a reorientation applied on
+reading belong in these two functions.
 
 Serving (:class:`SliceStore`): models do not ask in doc order (lmms-eval's wrappers sort
 requests by prompt), so an LRU of decoded volumes would thrash. The docs announce up front which
 slices they need (:meth:`SliceStore.register`); the first request for any slice of a volume
 decodes that volume once and writes every announced slice of it to a slice cache on disk, and
 every request is then one small file read. In memory the store keeps at most ``memory_bytes`` of
-recently used slices and one decoded volume at a time, whatever the number of docs.
+recently used slices and, while decoding, one plane and the volume's announced sagittal and
+coronal slices, whatever the number of docs.
 
 The disk cache (``slices/`` in ``MEDVISION_CACHE_DIR``, default ``~/.cache/medvision-tasks``;
-``off`` for a private folder removed at exit) holds raw intensities, not rendered images, so a rendering rule
-never enters it. A slice file is named by the reading rule (:data:`READ_RULE`: the source of the
+``off`` for a private folder removed at exit) holds raw intensities, not rendered images, so a
+rendering rule never enters it. A slice file is named by the reading rule (:data:`READ_RULE`: the source of the
 modules that decide what a slice holds, and the nibabel version), the volume (real path, size,
 modification time, and for gzip files the trailer's CRC-32 of the whole content) and the slice:
 a changed volume or reading rule is a new name, never a stale file. Files appear by atomic rename
@@ -38,7 +42,7 @@ import tempfile
 import threading
 import zlib
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +70,7 @@ INFLATER = _inflate_module.__name__
 """The inflate implementation in use (``isal.isal_zlib`` or ``zlib``)."""
 _GZIP_WBITS = 31  # zlib: a gzip header and trailer around the deflate stream
 _READ_CHUNK = 1 << 20  # compressed bytes read at a time
-_INFLATE_CHUNK = 16 << 20  # most bytes one inflate call returns
+_INFLATE_CHUNK = 4 << 20  # most bytes one inflate call returns
 
 
 def _rule_fingerprint(sources: Iterable[object]) -> str:
@@ -112,10 +116,14 @@ class Volume:
         Raises:
             ValueError, IndexError: as :func:`medvision_tasks.planes.extract_slice`.
         """
-        plane = extract_slice(self.stored, slice_dim, slice_idx)
-        if self.slope is not None:
-            plane = _scaled(plane, self.slope, self.inter)
-        return np.ascontiguousarray(plane, dtype=plane.dtype.newbyteorder("="))
+        return _finished(extract_slice(self.stored, slice_dim, slice_idx), self.slope, self.inter)
+
+
+def _finished(plane: np.ndarray, slope: np.ndarray | None, inter: np.ndarray | None) -> np.ndarray:
+    """A stored slice scaled as nibabel reads it, C-ordered in native byte order: always a copy."""
+    if slope is not None:
+        plane = _scaled(plane, slope, inter)
+    return np.array(plane, dtype=plane.dtype.newbyteorder("="), order="C")
 
 
 def _scaled(raw: np.ndarray, slope: np.ndarray, inter: np.ndarray | None) -> np.ndarray:
@@ -131,18 +139,18 @@ def _scaled(raw: np.ndarray, slope: np.ndarray, inter: np.ndarray | None) -> np.
     return apply_read_scaling(raw, scl_slope, scl_inter)
 
 
-def _inflate_into(path: str, skip: int, out: np.ndarray) -> None:
-    """Inflate a gzip file (any number of members), dropping ``skip`` bytes, into ``out`` (uint8)."""
-    target, filled = out.size, 0
+def _inflated(path: str, skip: int, size: int) -> Iterator[memoryview]:
+    """The ``size`` bytes after the first ``skip`` of a gzip file (any number of members), in pieces."""
+    handed = 0
     with open(path, "rb") as handle:
         inflater = _inflate_module.decompressobj(_GZIP_WBITS)
         pending = b""
-        while filled < target:
+        while handed < size:
             if not pending:
                 pending = handle.read(_READ_CHUNK)
                 if not pending:
                     raise VolumeReadError(
-                        f"volume {path} is truncated: {skip + filled} bytes of {skip + target} after inflating"
+                        f"volume {path} is truncated: {skip + handed} bytes of {skip + size} after inflating"
                     )
             chunk = inflater.decompress(pending, _INFLATE_CHUNK)
             pending = inflater.unconsumed_tail
@@ -151,10 +159,34 @@ def _inflate_into(path: str, skip: int, out: np.ndarray) -> None:
                 inflater = _inflate_module.decompressobj(_GZIP_WBITS)
             start = min(skip, len(chunk))
             skip -= start
-            count = min(len(chunk) - start, target - filled)
+            count = min(len(chunk) - start, size - handed)
             if count > 0:
-                out[filled : filled + count] = np.frombuffer(chunk, np.uint8, count, start)
-                filled += count
+                yield memoryview(chunk)[start : start + count]
+                handed += count
+
+
+def _inflate_into(path: str, skip: int, out: np.ndarray) -> None:
+    """Inflate a gzip file, dropping ``skip`` bytes, into ``out`` (uint8)."""
+    filled = 0
+    for piece in _inflated(path, skip, out.size):
+        out[filled : filled + len(piece)] = np.frombuffer(piece, np.uint8)
+        filled += len(piece)
+
+
+def _planes(path: str, skip: int, plane_bytes: int, count: int) -> Iterator[np.ndarray]:
+    """``count`` consecutive planes of ``plane_bytes`` bytes after ``skip`` (one buffer, reused)."""
+    plane = np.empty(plane_bytes, dtype=np.uint8)
+    filled = 0
+    for piece in _inflated(path, skip, plane_bytes * count):
+        view = np.frombuffer(piece, np.uint8)
+        while view.size:
+            taken = min(view.size, plane_bytes - filled)
+            plane[filled : filled + taken] = view[:taken]
+            filled += taken
+            view = view[taken:]
+            if filled == plane_bytes:
+                yield plane
+                filled = 0
 
 
 def _single_file_nifti_voxels(image: nib.Nifti1Image, path: str) -> np.ndarray | None:
@@ -202,6 +234,66 @@ def read_volume(path: str | Path) -> Volume:
     if stored.ndim != 3:
         raise VolumeReadError(f"volume {path} has shape {stored.shape}; a 3D volume is required")
     return Volume(path, stored, slope, inter)
+
+
+def read_slices(path: str | Path, wanted: Iterable[SliceKey]) -> Iterator[tuple[SliceKey, np.ndarray]]:
+    """Every wanted slice ``(slice_dim, slice_idx)`` the volume has, as :meth:`Volume.slice` gives it, reading the file once.
+
+    A ``.nii.gz`` NIfTI is inflated one plane of its last stored axis at a time (Fortran order: the
+    axial planes, ``slice_dim`` 2, one after the other): an axial slice is handed over as its plane
+    passes, sagittal and coronal slices (a row of every plane) when the file ends. Memory is one
+    plane and the wanted off-axial slices, not the volume. Other files are read whole
+    (:func:`read_volume`). Slices the volume does not have are left out.
+
+    Raises:
+        VolumeReadError: as :func:`read_volume`.
+    """
+    path = str(path)
+    wanted = sorted(set(wanted))
+    try:
+        image = nib.load(path)
+    except FileNotFoundError as error:
+        raise VolumeReadError(f"volume file not found: {path}") from error
+    except Exception as error:
+        raise VolumeReadError(f"cannot decode volume {path}: {type(error).__name__}: {error}") from error
+    proxy = image.dataobj
+    shape = tuple(int(n) for n in getattr(proxy, "shape", ()))
+    streamable = (
+        isinstance(image, nib.Nifti1Image)
+        and nib.is_proxy(proxy)
+        and image.file_map["image"].filename == path
+        and path.endswith(".nii.gz")
+        and proxy.order == "F"
+        and (len(shape) == 3 or (len(shape) == 4 and shape[3] == 1))
+    )
+    if not streamable:
+        volume = read_volume(path)
+        for dim, idx in wanted:
+            if 0 <= dim < 3 and 0 <= idx < volume.shape[dim]:
+                yield (dim, idx), volume.slice(dim, idx)
+        return
+    rows, cols, depth = shape[:3]
+    dtype = np.dtype(proxy.dtype)
+    axial = {idx for dim, idx in wanted if dim == 2 and 0 <= idx < depth}
+    # Off-axial slices fill one column per plane: (Y, Z) across dim 0, (X, Z) across dim 1.
+    across = {
+        (dim, idx): np.empty((shape[1 - dim], depth), dtype=dtype)
+        for dim, idx in wanted
+        if dim in (0, 1) and 0 <= idx < shape[dim]
+    }
+    try:
+        for z, raw in enumerate(_planes(path, proxy.offset, rows * cols * dtype.itemsize, depth)):
+            plane = raw.view(dtype).reshape((rows, cols), order="F")
+            if z in axial:
+                yield (2, z), _finished(plane, proxy.slope, proxy.inter)
+            for (dim, idx), out in across.items():
+                out[:, z] = plane[idx, :] if dim == 0 else plane[:, idx]
+    except VolumeReadError:
+        raise
+    except Exception as error:
+        raise VolumeReadError(f"cannot decode volume {path}: {type(error).__name__}: {error}") from error
+    for key, out in across.items():
+        yield key, _finished(out, proxy.slope, proxy.inter)
 
 
 READ_RULE = _rule_fingerprint([sys.modules[__name__], planes])
@@ -276,7 +368,7 @@ class SliceStore:
         self.memory_bytes = 0
         self._identities: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._lock = threading.Lock()
-        self._decode_lock = threading.Lock()  # one decoded volume in memory at a time
+        self._decode_lock = threading.Lock()  # one volume decoded at a time
         self._write_failed = False
         self.decode_count = 0
 
@@ -410,22 +502,19 @@ class SliceStore:
     def _decode_wanted(self, path: str, key: tuple[str, int, int]) -> np.ndarray | None:
         """Decode the volume and cache every announced slice of it not cached yet; the one asked for, if it exists."""
         identity, slice_dim, slice_idx = key
-        volume = read_volume(path)
-        self.decode_count += 1
         with self._lock:
-            wanted = sorted(self._wanted[path] | {(slice_dim, slice_idx)})
+            wanted = self._wanted[path] | {(slice_dim, slice_idx)}
+        missing = [
+            (dim, idx)
+            for dim, idx in wanted
+            if (dim, idx) == key[1:] or not self._slice_file((identity, dim, idx)).is_file()
+        ]
+        self.decode_count += 1
         asked = None
-        for dim, idx in wanted:
-            other = (identity, dim, idx)
-            if other != key and self._slice_file(other).is_file():
-                continue
-            try:
-                plane = volume.slice(dim, idx)
-            except (IndexError, ValueError):
-                continue  # reported for the doc that asked for it; the others proceed
+        for (dim, idx), plane in read_slices(path, missing):
             plane.setflags(write=False)
-            self._write(other, plane)
-            if other == key:
+            self._write((identity, dim, idx), plane)
+            if (dim, idx) == (slice_dim, slice_idx):
                 asked = plane
         return asked
 

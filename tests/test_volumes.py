@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from medvision_tasks import volumes
-from medvision_tasks.volumes import SliceStore, VolumeReadError, read_volume
+from medvision_tasks.volumes import SliceStore, VolumeReadError, read_slices, read_volume
 
 SHAPE = (5, 6, 7)
 
@@ -73,12 +73,31 @@ def two_volumes(tmp_path):
 def test_slices_hold_exactly_what_nibabel_reads(tmp_path, dtype, slope, inter, name):
     path = save(tmp_path / name, indexed(dtype), slope, inter)
     volume = read_volume(path)
+    streamed = dict(read_slices(path, every_slice()))
+    assert sorted(streamed) == every_slice()
     for dim, idx in every_slice():
         expected = nibabel_slice(path, dim, idx)
-        got = volume.slice(dim, idx)
-        assert got.dtype == expected.dtype.newbyteorder("=")
-        np.testing.assert_array_equal(got, expected)
-        assert got.flags.c_contiguous
+        for got in (volume.slice(dim, idx), streamed[(dim, idx)]):
+            assert got.dtype == expected.dtype.newbyteorder("=")
+            np.testing.assert_array_equal(got, expected)
+            assert got.flags.c_contiguous and got.flags.owndata
+
+
+def test_streaming_leaves_out_slices_the_volume_lacks_and_reads_one_plane_at_a_time(tmp_path, monkeypatch):
+    path = save(tmp_path / "v.nii.gz", indexed())
+    planes = []
+    real = volumes._planes
+
+    def watched(*args):
+        for plane in real(*args):
+            planes.append(plane.nbytes)
+            yield plane
+
+    monkeypatch.setattr(volumes, "_planes", watched)
+    got = dict(read_slices(path, [(2, 6), (2, 7), (0, 4), (0, 5), (1, 0), (3, 0)]))
+    assert sorted(got) == [(0, 4), (1, 0), (2, 6)]
+    np.testing.assert_array_equal(got[(1, 0)], indexed()[:, 0, :])
+    assert planes == [5 * 6 * 2] * 7  # every axial plane once, 60 bytes each: never the whole volume
 
 
 def test_big_endian_file_and_trailing_unit_axis(tmp_path):
@@ -89,8 +108,11 @@ def test_big_endian_file_and_trailing_unit_axis(tmp_path):
     assert nib.load(path).get_data_dtype() == np.dtype(">i2")
     volume = read_volume(path)
     assert volume.shape == SHAPE
-    np.testing.assert_array_equal(volume.slice(2, 3), indexed()[:, :, 3])
-    assert volume.slice(2, 3).dtype == np.dtype("=i2")
+    streamed = dict(read_slices(path, [(2, 3), (0, 1)]))
+    for got in (volume.slice(2, 3), streamed[(2, 3)]):
+        np.testing.assert_array_equal(got, indexed()[:, :, 3])
+        assert got.dtype == np.dtype("=i2")
+    np.testing.assert_array_equal(streamed[(0, 1)], indexed()[1])
 
 
 @pytest.mark.parametrize("inflater", ["isal", "zlib"])
@@ -105,6 +127,7 @@ def test_gzip_file_of_several_members(tmp_path, monkeypatch, inflater):
     path = tmp_path / "members.nii.gz"
     path.write_bytes(gzip.compress(content[:split]) + gzip.compress(content[split:]))
     np.testing.assert_array_equal(read_volume(path).slice(0, 4), indexed()[4])
+    np.testing.assert_array_equal(dict(read_slices(path, [(0, 4)]))[(0, 4)], indexed()[4])
 
 
 def test_truncated_missing_and_corrupt_volumes_name_the_file(tmp_path):
@@ -114,6 +137,8 @@ def test_truncated_missing_and_corrupt_volumes_name_the_file(tmp_path):
     truncated.write_bytes(gzip.compress(content[: len(content) - 100]))
     with pytest.raises(VolumeReadError, match="truncated.nii.gz"):
         read_volume(truncated)
+    with pytest.raises(VolumeReadError, match="truncated.nii.gz"):
+        dict(read_slices(truncated, [(2, 0), (0, 0)]))
     with pytest.raises(VolumeReadError, match="not found: .*absent.nii.gz"):
         read_volume(tmp_path / "absent.nii.gz")
     corrupt = tmp_path / "corrupt.nii.gz"
