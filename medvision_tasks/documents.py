@@ -86,6 +86,26 @@ def read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
+_parsed: dict[str, tuple[tuple, list[dict]]] = {}
+
+
+def _rows_of(path: Path) -> list[dict]:
+    """:func:`read_jsonl`, parsed once per process for the tasks of every plane that read one file.
+
+    Kept while the file's inode, size, modification and change times stay the same (a write
+    always moves the change time). Loading copies each row before adding to it.
+    """
+    stat = path.stat()
+    signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    known = _parsed.get(str(path))
+    if known is not None and known[0] == signature:
+        return known[1]
+    rows = read_jsonl(path)
+    _parsed.clear()  # one file at a time: the docs of the family being loaded
+    _parsed[str(path)] = (signature, rows)
+    return rows
+
+
 def whole_number(value: Any) -> int | None:
     """An integer however JSON exports wrote it (2, 2.0, "2"); None for anything else."""
     try:
@@ -305,7 +325,7 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
                 f"holding {', '.join(docs_file(root, f).name for f in FAMILIES)} and their volumes: build one "
                 "with `medvision-tasks prepare`, or unset it to run on the bundled sample"
             )
-        rows = read_jsonl(docs_file(root, family))
+        rows = _rows_of(docs_file(root, family))
     source = docs_file(root, family)
     metadata = _Metadata(root / METADATA_FILE)
 
