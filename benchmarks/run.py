@@ -364,6 +364,12 @@ def measure_report(runs: str, out: str, bootstrap: int) -> dict:
 # --- the run ------------------------------------------------------------------------------------
 
 
+def _table_head(say, columns: list[str], left_first: bool) -> None:
+    """A Markdown table's header: the first column left-aligned (names) or right (numbers), the rest right."""
+    say("| " + " | ".join(columns) + " |")
+    say("|" + ("---|" if left_first else "---:|") + "---:|" * (len(columns) - 1))
+
+
 def machine() -> str:
     cpu = platform.processor() or "?"
     try:
@@ -456,8 +462,11 @@ def main() -> None:
         f"({other['switches']:,} switches between volumes; native size unless noted)"
     )
     say()
-    say("| path | mean ms | p99 ms | CPU ms | x faster than naive (wall, CPU) | peak MB | volumes decoded |")
-    say("|---|---:|---:|---:|---:|---:|---:|")
+    _table_head(
+        say,
+        ["path", "mean ms", "p99 ms", "CPU ms", "x faster than naive (wall, CPU)", "peak MB", "volumes decoded"],
+        left_first=True,
+    )
     for name, row in rows.items():
         docs = f" ({row['docs']} docs)" if row["docs"] != other["docs"] else ""
         say(
@@ -467,8 +476,7 @@ def main() -> None:
     say()
     say(f"Physical limits on the same docs ({limits['volumes']} volumes):")
     say()
-    say("| limit | ms per doc |")
-    say("|---|---:|")
+    _table_head(say, ["limit", "ms per doc"], left_first=True)
     for name in ("zlib", "isal"):
         if f"inflate_{name}_ms_per_doc" in limits:
             say(
@@ -484,8 +492,9 @@ def main() -> None:
     say()
     say("## Peak memory against the number of docs (cold, every doc served once)")
     say()
-    say("| docs | package peak MB | landed store design peak MB | process before serving MB |")
-    say("|---:|---:|---:|---:|")
+    _table_head(
+        say, ["docs", "package peak MB", "landed store design peak MB", "process before serving MB"], left_first=False
+    )
     for data_root, label in ((root, "small"), (str(big_load.root), "big")):
         package = _in_child(memory_only, "package", data_root, str(caches / f"mem-{label}"))
         landed = _in_child(memory_only, "landed", data_root, None)
@@ -524,8 +533,7 @@ def main() -> None:
             measure_task_load, "medvision", ours, str(big_load.root), str(docs_cache / "group")
         )
     baseline = loads["trivial task, same docs (HF datasets' Arrow cache warm)"]["seconds"]
-    say("| load | docs | seconds | beyond the trivial task, warm |")
-    say("|---|---:|---:|---:|")
+    _table_head(say, ["load", "docs", "seconds", "beyond the trivial task, warm"], left_first=True)
     for name, row in loads.items():
         say(f"| {name} | {row['docs']:,} | {row['seconds']:.2f} | {row['seconds'] - baseline:+.2f} |")
 
@@ -534,8 +542,9 @@ def main() -> None:
     manifest = _prepare_inputs(work / "prepare", size["cases"], size["depth"])
     say(f"## `prepare`: {size['cases']} CT cases of 512x512x{size['depth']}, 8 labels, every plane")
     say()
-    say("| workers | cases/s | s per case | docs | reading the inputs alone, s per case |")
-    say("|---:|---:|---:|---:|---:|")
+    _table_head(
+        say, ["workers", "cases/s", "s per case", "docs", "reading the inputs alone, s per case"], left_first=False
+    )
     for workers in (1, 2):
         row = _in_child(measure_prepare, str(manifest), str(work / "prepare_out"), workers)
         say(
@@ -550,8 +559,7 @@ def main() -> None:
         _in_child(_write_runs, str(big_load.root), str(runs))
     say(f"## `report` on three runs of {big_docs:,} docs each")
     say()
-    say("| bootstrap resamples | wall s | CPU s | peak MB |")
-    say("|---:|---:|---:|---:|")
+    _table_head(say, ["bootstrap resamples", "wall s", "CPU s", "peak MB"], left_first=False)
     for bootstrap in (1000, 0):
         row = _in_child(measure_report, str(runs), str(work / "report_out"), bootstrap)
         say(f"| {bootstrap} | {row['seconds']:.1f} | {row['cpu_s']:.1f} | {row['peak_mb']:.0f} |")
