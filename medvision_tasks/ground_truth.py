@@ -64,7 +64,7 @@ def _as_2d_mask(mask2d: np.ndarray) -> np.ndarray:
     mask = np.asarray(mask2d)
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2D (H, W), got shape {mask.shape}")
-    return mask != 0
+    return mask if mask.dtype == bool else mask != 0  # a bool mask is used as it is, not copied
 
 
 def _check_size_hw(image_size_hw: Sequence[int]) -> tuple[int, int]:
