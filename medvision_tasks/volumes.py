@@ -31,6 +31,7 @@ decode each volume once between them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import inspect
 import logging
@@ -189,90 +190,90 @@ def _planes(path: str, skip: int, plane_bytes: int, count: int) -> Iterator[np.n
                 filled = 0
 
 
-def _single_file_nifti_voxels(image: nib.Nifti1Image, path: str) -> np.ndarray | None:
-    """The stored voxels of a ``.nii``/``.nii.gz`` file, or None for any other kind of file."""
-    proxy = image.dataobj
-    image_file = image.file_map["image"].filename
-    if not isinstance(image, nib.Nifti1Image) or not nib.is_proxy(proxy) or image_file != path:
-        return None
-    shape, dtype = tuple(proxy.shape), np.dtype(proxy.dtype)
-    if path.endswith(".nii"):
-        return np.memmap(path, dtype=dtype, mode="r", offset=proxy.offset, shape=shape, order=proxy.order)
-    if not path.endswith(".nii.gz"):
-        return None
-    buffer = np.empty(math.prod(shape) * dtype.itemsize, dtype=np.uint8)
-    _inflate_into(path, proxy.offset, buffer)
-    return buffer.view(dtype).reshape(shape, order=proxy.order)
-
-
-def read_volume(path: str | Path) -> Volume:
-    """Read a volume file into a :class:`Volume` (3D, a trailing axis of length 1 dropped).
-
-    Every voxel read of the evaluator goes through here, and the builder's NIfTI reads too
-    (:func:`medvision_tasks.builder.volume_io.read_volume`).
-
-    Raises:
-        VolumeReadError: the file is missing, cannot be decoded, or is not 3D; the message names it.
-    """
-    path = str(path)
+@contextlib.contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Every failure while reading ``path`` as a :class:`VolumeReadError` naming it."""
     try:
-        image = nib.load(path)
-        stored = _single_file_nifti_voxels(image, path)
-        slope = inter = None
-        if stored is None:
-            stored = np.asanyarray(image.dataobj)
-        else:
-            slope, inter = image.dataobj.slope, image.dataobj.inter
+        yield
     except FileNotFoundError as error:
         raise VolumeReadError(f"volume file not found: {path}") from error
     except VolumeReadError:
         raise
     except Exception as error:  # nibabel and the inflaters raise many types for corrupt files
         raise VolumeReadError(f"cannot decode volume {path}: {type(error).__name__}: {error}") from error
-    if stored.ndim == 4 and stored.shape[3] == 1:
-        stored = stored[..., 0]
-    if stored.ndim != 3:
-        raise VolumeReadError(f"volume {path} has shape {stored.shape}; a 3D volume is required")
-    return Volume(path, stored, slope, inter)
+
+
+def _nifti_file(image: nib.spatialimages.SpatialImage, path: str) -> str | None:
+    """``".nii"`` or ``".nii.gz"`` for a single-file NIfTI whose voxels this module reads itself, else None."""
+    if not isinstance(image, nib.Nifti1Image) or not nib.is_proxy(image.dataobj):
+        return None
+    if image.file_map["image"].filename != path:
+        return None
+    return next((suffix for suffix in (".nii", ".nii.gz") if path.endswith(suffix)), None)
+
+
+def _three_d(shape: tuple[int, ...], path: str) -> tuple[int, int, int]:
+    if len(shape) == 4 and shape[3] == 1:
+        shape = shape[:3]
+    if len(shape) != 3:
+        raise VolumeReadError(f"volume {path} has shape {shape}; a 3D volume is required")
+    return shape  # type: ignore[return-value]
+
+
+def read_volume(path: str | Path) -> Volume:
+    """Read a volume file into a :class:`Volume` (3D, a trailing axis of length 1 dropped).
+
+    The builder reads its NIfTI inputs here (:func:`medvision_tasks.builder.volume_io.read_volume`).
+
+    Raises:
+        VolumeReadError: the file is missing, cannot be decoded, or is not 3D; the message names it.
+    """
+    path = str(path)
+    with _reading(path):
+        image = nib.load(path)
+        kind = _nifti_file(image, path)
+        if kind is None:
+            stored = np.asanyarray(image.dataobj)
+            _three_d(stored.shape, path)
+            return Volume(path, stored.reshape(stored.shape[:3]) if stored.ndim == 4 else stored)
+        proxy = image.dataobj
+        shape, dtype = tuple(proxy.shape), np.dtype(proxy.dtype)
+        _three_d(shape, path)
+        if kind == ".nii":
+            stored = np.memmap(path, dtype=dtype, mode="r", offset=proxy.offset, shape=shape, order=proxy.order)
+        else:
+            buffer = np.empty(math.prod(shape) * dtype.itemsize, dtype=np.uint8)
+            _inflate_into(path, proxy.offset, buffer)
+            stored = buffer.view(dtype).reshape(shape, order=proxy.order)
+        return Volume(path, stored[..., 0] if stored.ndim == 4 else stored, proxy.slope, proxy.inter)
 
 
 def read_slices(path: str | Path, wanted: Iterable[SliceKey]) -> Iterator[tuple[SliceKey, np.ndarray]]:
     """Every wanted slice ``(slice_dim, slice_idx)`` the volume has, as :meth:`Volume.slice` gives it, reading the file once.
 
-    A ``.nii.gz`` NIfTI is inflated one plane of its last stored axis at a time (Fortran order: the
-    axial planes, ``slice_dim`` 2, one after the other): an axial slice is handed over as its plane
-    passes, sagittal and coronal slices (a row of every plane) when the file ends. Memory is one
-    plane and the wanted off-axial slices, not the volume. Other files are read whole
-    (:func:`read_volume`). Slices the volume does not have are left out.
+    The evaluator's read. A ``.nii.gz`` NIfTI is inflated one plane of its last stored axis at a
+    time (Fortran order: the axial planes, ``slice_dim`` 2, one after the other): an axial slice is
+    handed over as its plane passes, sagittal and coronal slices (a row of every plane) when the
+    file ends. Memory is one plane and the wanted off-axial slices, not the volume. Other files are
+    read whole (:func:`read_volume`). Slices the volume does not have are left out.
 
     Raises:
         VolumeReadError: as :func:`read_volume`.
     """
     path = str(path)
     wanted = sorted(set(wanted))
-    try:
+    with _reading(path):
         image = nib.load(path)
-    except FileNotFoundError as error:
-        raise VolumeReadError(f"volume file not found: {path}") from error
-    except Exception as error:
-        raise VolumeReadError(f"cannot decode volume {path}: {type(error).__name__}: {error}") from error
-    proxy = image.dataobj
-    shape = tuple(int(n) for n in getattr(proxy, "shape", ()))
-    streamable = (
-        isinstance(image, nib.Nifti1Image)
-        and nib.is_proxy(proxy)
-        and image.file_map["image"].filename == path
-        and path.endswith(".nii.gz")
-        and proxy.order == "F"
-        and (len(shape) == 3 or (len(shape) == 4 and shape[3] == 1))
-    )
-    if not streamable:
+        streamed = _nifti_file(image, path) == ".nii.gz" and image.dataobj.order == "F"
+        shape = _three_d(tuple(image.dataobj.shape), path) if streamed else ()
+    if not streamed:
         volume = read_volume(path)
         for dim, idx in wanted:
             if 0 <= dim < 3 and 0 <= idx < volume.shape[dim]:
                 yield (dim, idx), volume.slice(dim, idx)
         return
-    rows, cols, depth = shape[:3]
+    proxy = image.dataobj
+    rows, cols, depth = shape
     dtype = np.dtype(proxy.dtype)
     axial = {idx for dim, idx in wanted if dim == 2 and 0 <= idx < depth}
     # Off-axial slices fill one column per plane: (Y, Z) across dim 0, (X, Z) across dim 1.
@@ -281,17 +282,13 @@ def read_slices(path: str | Path, wanted: Iterable[SliceKey]) -> Iterator[tuple[
         for dim, idx in wanted
         if dim in (0, 1) and 0 <= idx < shape[dim]
     }
-    try:
+    with _reading(path):
         for z, raw in enumerate(_planes(path, proxy.offset, rows * cols * dtype.itemsize, depth)):
             plane = raw.view(dtype).reshape((rows, cols), order="F")
             if z in axial:
                 yield (2, z), _finished(plane, proxy.slope, proxy.inter)
             for (dim, idx), out in across.items():
                 out[:, z] = plane[idx, :] if dim == 0 else plane[:, idx]
-    except VolumeReadError:
-        raise
-    except Exception as error:
-        raise VolumeReadError(f"cannot decode volume {path}: {type(error).__name__}: {error}") from error
     for key, out in across.items():
         yield key, _finished(out, proxy.slope, proxy.inter)
 
