@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from medvision_tasks.environment import describe_versions, score_relevant_versions
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, FAMILIES, TUMOR_LESION, get_family
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
 from medvision_tasks.planes import PLANES, plane_of_slice_dim
@@ -258,6 +259,8 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
 def _announce_source(source: str) -> None:
     """Say once per process which docs the tasks run on."""
     if source not in _announced_sources:
+        if not _announced_sources:
+            logger.warning("MedVision: scoring with %s", describe_versions(score_relevant_versions()))
         _announced_sources.add(source)
         logger.warning("MedVision: running on %s", source)
 

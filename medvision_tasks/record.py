@@ -57,6 +57,9 @@ class DocRecord:
         iou, f1, precision, recall: detection scores (0 when not parsed).
         box_area_fraction: detection: the target box's share of the image area.
         abs_error, rel_error: T/L and A/D errors, mean over the values (None when not parsed).
+        versions: ``{package: version}`` of the packages that can change a score, in the process
+            that scored it (:mod:`medvision_tasks.environment`); None in records written before
+            versions were recorded.
     """
 
     doc_key: str
@@ -83,6 +86,7 @@ class DocRecord:
     box_area_fraction: float | None = None
     abs_error: float | None = None
     rel_error: float | None = None
+    versions: Mapping[str, str] | None = None
 
     @property
     def score_fields(self) -> tuple[str, ...]:
@@ -114,6 +118,8 @@ class DocRecord:
             data[name] = getattr(self, name)
         if self.family == DETECTION:
             data["box_area_fraction"] = self.box_area_fraction
+        if self.versions is not None:
+            data["versions"] = dict(self.versions)
         return data
 
     @classmethod
@@ -172,6 +178,7 @@ class DocRecord:
             parsed=parsed,
             prediction=reader.numbers("prediction", family.answer.count) if parsed else None,
             target=reader.numbers("target", family.answer.count, required=True),  # type: ignore[arg-type]
+            versions=reader.versions("versions"),
             **values,
         )
 
@@ -223,6 +230,17 @@ class _FieldReader:
         if not ok or (kind is int and not all(float(v).is_integer() for v in value)):
             raise self._fail(name, f"two positive {'whole numbers' if kind is int else 'numbers'} or null")
         return tuple(kind(v) for v in value)
+
+    def versions(self, name: str) -> dict[str, str] | None:
+        """``{package: version}`` of strings, or None when absent."""
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise self._fail(name, "an object of package names to version strings, or null")
+        return dict(value)
 
     def numbers(self, name: str, count: int, *, required: bool = False) -> tuple[float, ...] | None:
         """A list of ``count`` finite numbers; None when absent and not required."""

@@ -15,6 +15,7 @@ from PIL import Image
 
 from medvision_tasks import messages, metrics
 from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, load_documents, sample_dir
+from medvision_tasks.environment import score_relevant_versions
 from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILIES, get_family
 from medvision_tasks.ledger import PromptLedger, Stated
 from medvision_tasks.parsing import parse_answer
@@ -199,6 +200,7 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
         parsed=prediction is not None,
         prediction=None if prediction is None else tuple(prediction),
         target=tuple(doc["target"]),
+        versions=score_relevant_versions(),
         **scores,
     )
 

@@ -118,3 +118,15 @@ def test_a_malformed_record_is_named_with_its_field(data, message):
 def test_a_failed_answer_has_no_error_to_check():
     record = DocRecord.from_dict(_bad(parsed=False, abs_error=None, rel_error=None, prediction=[1.0, "x"]))
     assert record.parsed is False and record.prediction is None and record.abs_error is None
+
+
+def test_versions_round_trip_and_are_checked():
+    from dataclasses import replace
+
+    versioned = replace(TL, versions={"medvision-tasks": "0.2.0", "lmms_eval": "0.7.3", "torch": "not installed"})
+    data = json.loads(json.dumps(versioned.to_dict()))
+    assert list(data)[-1] == "versions"
+    assert DocRecord.from_dict(data) == versioned
+    assert "versions" not in TL.to_dict() and DocRecord.from_dict(TL.to_dict()).versions is None
+    with pytest.raises(ValueError, match=r"record #3: record field 'versions' must be an object of package names"):
+        DocRecord.from_dict({**data, "versions": {"torch": 2.14}}, where="record #3")
