@@ -23,7 +23,7 @@ from medvision_tasks.builder.layout import CACHE_DIR, SPLITS
 from medvision_tasks.builder.manifest import load_manifest
 from medvision_tasks.builder.output import summary, write_docs, write_summary
 from medvision_tasks.builder.results import CaseResult, skip_rows
-from medvision_tasks.builder.spec import CaseSpec
+from medvision_tasks.builder.spec import IMPORT_SPLIT_BY_SUBJECT, CaseSpec
 from medvision_tasks.builder.split import assign_splits, forced_splits
 from medvision_tasks.families import FAMILY_NAMES
 
@@ -143,7 +143,7 @@ def prepare(
     importer = Importer(out)
     for spec in manifest.imports:
         imported = importer.run(spec)
-        if spec.split is not None:
+        if spec.split != IMPORT_SPLIT_BY_SUBJECT:
             for _, subject, _ in imported:
                 previous = forced.setdefault(subject, spec.split)
                 if previous != spec.split:

@@ -46,6 +46,7 @@ from medvision_tasks.builder.spec import (
     DEFAULT_SEED,
     DEFAULT_TASK_ID,
     DEFAULT_TRAIN_FRACTION,
+    IMPORT_SPLIT_BY_SUBJECT,
     CaseSpec,
     ImportSpec,
     LabelSpec,
@@ -163,6 +164,15 @@ def _split(value: Any, ctx: _Context) -> str | None:
     if value not in ("train", "test"):
         raise ctx.error(f"split must be 'train' or 'test', got {value!r}")
     return str(value)
+
+
+def _import_split(value: Any, ctx: _Context) -> str:
+    if value == IMPORT_SPLIT_BY_SUBJECT:
+        return value
+    split = _split(value, ctx.child("split"))
+    if split is None:
+        raise ctx.error(f"split must be 'test', 'train' or '{IMPORT_SPLIT_BY_SUBJECT}', got {value!r}")
+    return split
 
 
 def _planes(value: Any, ctx: _Context) -> tuple[int, ...]:
@@ -457,7 +467,7 @@ def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
         docs=paths,
         image_root=image_root,
         volumes=volumes,
-        split=_split(entry.get("split"), ctx),
+        split=_import_split(entry.get("split", "test"), ctx),
         dataset_name=_text(entry.get("dataset_name"), ctx, "dataset_name", required=False) or None,
         task_id=_text(entry.get("task_id"), ctx, "task_id", required=False) or None,
         labels=labels,

@@ -18,6 +18,8 @@ DEFAULT_TRAIN_FRACTION = 0.7
 DEFAULT_SEED = 0
 DEFAULT_LANDMARK_TOLERANCE_MM = 2.0
 DEFAULT_TASK_ID = "01"
+IMPORT_SPLIT_BY_SUBJECT = "subject"
+"""An import's ``split:`` that re-splits its docs by subject (seeded), like built cases."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,8 @@ class ImportSpec:
         image_root: folder the docs' ``image_file`` / ``mask_file`` / ``landmark_file`` are
             relative to.
         volumes: "link" (symlink into the output), "copy", or "keep" (reference in place).
-        split: "train" / "test" for all, or None (by subject, seeded).
+        split: "test" (the default: docs exported from the public test split stay test docs),
+            "train", or "subject" to re-split them by subject with the manifest's seed.
         dataset_name: only docs of this dataset (None: all).
         task_id: only docs of this taskID (None: all).
         labels: label value -> name, for detection and T/L docs.
@@ -175,7 +178,7 @@ class ImportSpec:
     docs: tuple[str, ...]
     image_root: str
     volumes: str = "link"
-    split: str | None = None
+    split: str = "test"
     dataset_name: str | None = None
     task_id: str | None = None
     labels: tuple[tuple[int, str], ...] = ()
