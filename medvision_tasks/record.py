@@ -57,6 +57,9 @@ class DocRecord:
         iou, f1, precision, recall: detection scores (0 when not parsed).
         box_area_fraction: detection: the target box's share of the image area.
         abs_error, rel_error: T/L and A/D errors, mean over the values (None when not parsed).
+        upstream_task: the public MedVision task config the doc was built for (e.g.
+            ``KiTS23_TumorLesionSize_Task01_Axial_Test``), from the doc's ``upstream_task``; None
+            for docs made otherwise (the bundled sample, ``prepare`` from a manifest).
     """
 
     doc_key: str
@@ -83,6 +86,7 @@ class DocRecord:
     box_area_fraction: float | None = None
     abs_error: float | None = None
     rel_error: float | None = None
+    upstream_task: str | None = None
 
     @property
     def score_fields(self) -> tuple[str, ...]:
@@ -109,6 +113,7 @@ class DocRecord:
             "parsed": self.parsed,
             "prediction": _list_or_none(self.prediction),
             "target": list(self.target),
+            "upstream_task": self.upstream_task,
         }
         for name in self.score_fields:
             data[name] = getattr(self, name)
@@ -172,6 +177,7 @@ class DocRecord:
             parsed=parsed,
             prediction=reader.numbers("prediction", family.answer.count) if parsed else None,
             target=reader.numbers("target", family.answer.count, required=True),  # type: ignore[arg-type]
+            upstream_task=reader.text("upstream_task"),
             **values,
         )
 

@@ -199,6 +199,7 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
         parsed=prediction is not None,
         prediction=None if prediction is None else tuple(prediction),
         target=tuple(doc["target"]),
+        upstream_task=doc.get("upstream_task"),
         **scores,
     )
 

@@ -1,6 +1,7 @@
 """The per-doc record: its JSON layout, the round trip through it, and the errors of a bad one."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -52,6 +53,7 @@ def test_the_json_layout_lmms_eval_logs():
         "parsed",
         "prediction",
         "target",
+        "upstream_task",
         "abs_error",
         "rel_error",
     ]
@@ -118,3 +120,12 @@ def test_a_malformed_record_is_named_with_its_field(data, message):
 def test_a_failed_answer_has_no_error_to_check():
     record = DocRecord.from_dict(_bad(parsed=False, abs_error=None, rel_error=None, prediction=[1.0, "x"]))
     assert record.parsed is False and record.prediction is None and record.abs_error is None
+
+
+def test_upstream_task_is_kept_and_old_records_read_without_it():
+    tagged = replace(TL, upstream_task="KiTS23_TumorLesionSize_Task01_Axial_Test")
+    data = json.loads(json.dumps(tagged.to_dict()))
+    assert data["upstream_task"] == "KiTS23_TumorLesionSize_Task01_Axial_Test"
+    assert DocRecord.from_dict(data) == tagged
+    del data["upstream_task"]  # a record written before the field existed
+    assert DocRecord.from_dict(data).upstream_task is None
