@@ -4,7 +4,6 @@ through MEDVISION_DATA_DIR and through prepare's importer, and score exactly lik
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -104,7 +103,7 @@ def test_export_shape_loads_and_scores_like_list_shape(tmp_path, monkeypatch):
         assert len(scored[family]) == 4
     # Box rows 5..14, cols 6..20 of a 40 x 30 slice: [6/30, 26/40, 20/30, 35/40]; the answer
     # [0.21, 0.6, 0.7, 0.9] overlaps it on x 0.21..0.6667 and y 0.65..0.875.
-    key, target, record = scored["detection"][0]
+    _key, target, record = scored["detection"][0]
     assert target == pytest.approx([0.2, 0.65, 20 / 30, 0.875])
     inter = (20 / 30 - 0.21) * (0.875 - 0.65)
     assert record["iou"] == pytest.approx(inter / ((0.49 * 0.3) + (14 / 30 * 0.225) - inter))
