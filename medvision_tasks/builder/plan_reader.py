@@ -155,21 +155,13 @@ class _Stream:
 
 
 def _visit_cases(stream: _Stream, index: int, visitor: PlanVisitor, indent: int) -> None:
-    """The ``test_cases`` list at the stream (items at ``indent`` spaces), case by case while the visitor wants them."""
-    close = b"\n" + b" " * (indent - _INDENT) + b"]"
-    if stream.peek(2) == b"[]":
-        stream.skip(2)
-        return
-    stream.expect(b"[")
-    while True:
-        stream.expect(b"\n" + b" " * indent)
-        if not visitor.test_case(index, json.loads(stream.value(indent, keep=True))):
-            stream.find(close, keep=False)  # the rest of the list is not needed
-            break
-        if stream.peek(1) != b",":
-            break
-        stream.skip(1)
-    stream.expect(close)
+    """The ``test_cases`` list at the stream (items at ``indent`` spaces), parsed while the visitor wants them."""
+    wanted = True
+    for _ in stream.items(indent):
+        if wanted:
+            wanted = visitor.test_case(index, json.loads(stream.value(indent, keep=True)))
+        else:  # not needed: skipped by its closing line, unparsed
+            stream.value(indent, keep=False)
 
 
 def _read_task(stream: _Stream, index: int, visitor: PlanVisitor, indent: int) -> None:

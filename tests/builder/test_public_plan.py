@@ -427,3 +427,16 @@ def test_a_rerun_reuses_the_cached_plans(tmp_path, capsys):
     )
     assert "reusing 1 cached result(s)" in capsys.readouterr().err
     assert (out / "detection.jsonl").read_text() == first
+
+
+def test_the_reader_stops_parsing_once_every_task_has_its_docs(tmp_path, capsys):
+    root = write_public_data(tmp_path / "MedVision")
+    plan = root / "Datasets" / KITS / "benchmark_plan_detection_v1.0.0.json.gz"
+    text = gzip.decompress(plan.read_bytes())
+    plan.write_bytes(gzip.compress(text.replace(b'"case_ID": "c2"', b'"case_ID": c2 is not JSON')))
+    # The first 2 docs come from c1: c2 (and the rest of the file) is skipped unparsed.
+    status, out = _build(tmp_path, "--tasks", "KiTS23_BoxSize_Task01_Axial", "--cap", "2", root=root)
+    assert status == 0 and len(_docs(out, "detection")) == 2
+    status, _ = _build(tmp_path, "--tasks", "KiTS23_BoxSize_Task01_Axial", "--no-cache", root=root)
+    assert status == 1
+    assert f"MedVision error: {plan}: corrupt plan file (JSONDecodeError" in capsys.readouterr().err
