@@ -17,8 +17,9 @@ USAGE = """usage: medvision-tasks COMMAND [ARGS]
 
 commands:
   path                    print the task folder for `lmms-eval --include_path`
-  prepare MANIFEST --out DIR
-                          build MedVision docs from raw volumes, masks and landmarks (docs/data.md)
+  prepare [MANIFEST] [--public ROOT] --out DIR
+                          build MedVision docs from raw volumes, masks and landmarks, or the paper's
+                          test docs from the public MedVision data (docs/data.md)
   report RUN_DIR... [--out DIR]
                           leaderboard tables, per-label breakdowns and plots from lmms-eval outputs
                           (docs/report.md; default --out: ./medvision-report)

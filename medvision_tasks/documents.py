@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from medvision_tasks.environment import describe_versions, score_relevant_versions
+from medvision_tasks.export_shape import to_list_shape
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, FAMILIES, TUMOR_LESION, get_family
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
 from medvision_tasks.planes import PLANES, plane_of_slice_dim
@@ -171,6 +172,9 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
         return relative_box(box, size)
     profile = doc.get("biometric_profile") or {}
     if family == TUMOR_LESION:
+        if not isinstance(profile, Mapping):
+            problems.append(f"biometric_profile has {len(profile)} ellipses; exactly one is required")
+            return None
         values = [_positive_number(profile, f"metric_value_{axis}_axis", problems) for axis in ("major", "minor")]
     else:
         if profile.get("metric_type") not in ("distance", "angle"):
@@ -183,6 +187,14 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
 
 REQUIRED_FIELDS = ("dataset_name", "image_file", "slice_dim", "slice_idx", "image_size_2d", "pixel_size")
 DESCRIPTIVE_FIELDS = ("image_description", "modality")
+OPTIONAL_NAME_FIELDS = ("measurement_name",)
+"""Name fields a doc may hold as ``""``: the public Ceph-Biometrics-400 measurements are unnamed, and
+their prompt names only the landmarks (:func:`medvision_tasks.prompts.biometrics_prompt`)."""
+
+
+def _absent(field: str) -> str | None:
+    """The value of a name field neither the doc nor ``metadata.json`` gives: "" for descriptions, else None."""
+    return "" if field in DESCRIPTIVE_FIELDS else None
 
 
 def normalize_doc(row: Mapping, family: str, root: Path, metadata: _Metadata) -> tuple[dict, list[str]]:
@@ -202,19 +214,28 @@ def _positive_pair(values: Any, integers: bool) -> bool:
     return all(n is not None and n > 0 for n in numbers)
 
 
+def _is_missing_name(doc: Mapping, field: str) -> bool:
+    """A name field the prompt cannot do without; an A/D measurement may be unnamed ("") on purpose."""
+    value = doc.get(field)
+    return value is None or value == [] or (value == "" and field not in OPTIONAL_NAME_FIELDS)
+
+
 def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[str]:
     problems = [f"missing field {field}" for field in REQUIRED_FIELDS if doc.get(field) is None]
     if problems:
         return problems
+    doc.update(to_list_shape(doc, family))
+    # Every doc holds the field, so that Arrow (which takes its columns from the first doc) keeps it.
+    doc["upstream_task"] = _text(doc.get("upstream_task"))
     names = metadata.lookup(doc, family)
     name_fields = get_family(family).asks.name_fields
     for field in name_fields + DESCRIPTIVE_FIELDS:
         if doc.get(field) in (None, "", []):
-            doc[field] = names.get(field, "" if field in DESCRIPTIVE_FIELDS else None)
+            doc[field] = names.get(field, doc.get(field) if doc.get(field) is not None else _absent(field))
     problems += [
         f"missing field {field} (not in the doc nor in {METADATA_FILE})"
         for field in name_fields
-        if doc.get(field) in (None, "", [])
+        if _is_missing_name(doc, field)
     ]
     names_of_landmarks = doc.get("landmark_names")
     if names_of_landmarks and isinstance(names_of_landmarks[0], (list, tuple)):

@@ -121,6 +121,13 @@ class Family:
         return self.task_types[0]
 
     @property
+    def public_task_type(self) -> str:
+        """The ``taskType`` the public MedVision data writes (``Box-Size``, ``Tumor-Lesion-Size``,
+        ``Biometrics-From-Landmarks``): the second spelling of :attr:`task_types`. Without its hyphens it
+        is the family's token in the public task config names (``KiTS23_BoxSize_Task01_Axial_Test``)."""
+        return self.task_types[1]
+
+    @property
     def task_planes(self) -> tuple[str | None, ...]:
         """The planes it has a task for; None stands for one task over every plane."""
         return PLANES if self.asks.per_plane_tasks else (None,)

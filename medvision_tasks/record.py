@@ -60,6 +60,9 @@ class DocRecord:
         versions: ``{package: version}`` of the packages that can change a score, in the process
             that scored it (:mod:`medvision_tasks.environment`); None in records written before
             versions were recorded.
+        upstream_task: the public MedVision task config the doc was built for (e.g.
+            ``KiTS23_TumorLesionSize_Task01_Axial_Test``), from the doc's ``upstream_task``; None
+            for docs made otherwise (the bundled sample, ``prepare`` from a manifest).
     """
 
     doc_key: str
@@ -87,6 +90,7 @@ class DocRecord:
     abs_error: float | None = None
     rel_error: float | None = None
     versions: Mapping[str, str] | None = None
+    upstream_task: str | None = None
 
     @property
     def score_fields(self) -> tuple[str, ...]:
@@ -113,6 +117,7 @@ class DocRecord:
             "parsed": self.parsed,
             "prediction": _list_or_none(self.prediction),
             "target": list(self.target),
+            "upstream_task": self.upstream_task,
         }
         for name in self.score_fields:
             data[name] = getattr(self, name)
@@ -179,6 +184,7 @@ class DocRecord:
             prediction=reader.numbers("prediction", family.answer.count) if parsed else None,
             target=reader.numbers("target", family.answer.count, required=True),  # type: ignore[arg-type]
             versions=reader.versions("versions"),
+            upstream_task=reader.text("upstream_task"),
             **values,
         )
 

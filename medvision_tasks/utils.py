@@ -201,6 +201,7 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
         prediction=None if prediction is None else tuple(prediction),
         target=tuple(doc["target"]),
         versions=score_relevant_versions(),
+        upstream_task=doc.get("upstream_task"),
         **scores,
     )
 

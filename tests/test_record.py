@@ -1,6 +1,7 @@
 """The per-doc record: its JSON layout, the round trip through it, and the errors of a bad one."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -52,6 +53,7 @@ def test_the_json_layout_lmms_eval_logs():
         "parsed",
         "prediction",
         "target",
+        "upstream_task",
         "abs_error",
         "rel_error",
     ]
@@ -121,8 +123,6 @@ def test_a_failed_answer_has_no_error_to_check():
 
 
 def test_versions_round_trip_and_are_checked():
-    from dataclasses import replace
-
     versioned = replace(TL, versions={"medvision-tasks": "0.2.0", "lmms_eval": "0.7.3", "torch": "not installed"})
     data = json.loads(json.dumps(versioned.to_dict()))
     assert list(data)[-1] == "versions"
@@ -130,3 +130,12 @@ def test_versions_round_trip_and_are_checked():
     assert "versions" not in TL.to_dict() and DocRecord.from_dict(TL.to_dict()).versions is None
     with pytest.raises(ValueError, match=r"record #3: record field 'versions' must be an object of package names"):
         DocRecord.from_dict({**data, "versions": {"torch": 2.14}}, where="record #3")
+
+
+def test_upstream_task_is_kept_and_old_records_read_without_it():
+    tagged = replace(TL, upstream_task="KiTS23_TumorLesionSize_Task01_Axial_Test")
+    data = json.loads(json.dumps(tagged.to_dict()))
+    assert data["upstream_task"] == "KiTS23_TumorLesionSize_Task01_Axial_Test"
+    assert DocRecord.from_dict(data) == tagged
+    del data["upstream_task"]  # a record written before the field existed
+    assert DocRecord.from_dict(data).upstream_task is None

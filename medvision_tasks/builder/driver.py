@@ -10,7 +10,7 @@ a message naming it; the other cases still finish.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +22,9 @@ from medvision_tasks.builder.importer import IMPORTED, Importer
 from medvision_tasks.builder.layout import CACHE_DIR, SPLITS
 from medvision_tasks.builder.manifest import load_manifest
 from medvision_tasks.builder.output import summary, write_docs, write_summary
+from medvision_tasks.builder.public_plan import build_public_plan, plan_specs
 from medvision_tasks.builder.results import CaseResult, skip_rows
-from medvision_tasks.builder.spec import CaseSpec
+from medvision_tasks.builder.spec import IMPORT_SPLIT_BY_SUBJECT, CaseSpec, Manifest, PublicPlanSpec
 from medvision_tasks.builder.split import assign_splits, forced_splits
 from medvision_tasks.families import FAMILY_NAMES
 
@@ -51,35 +52,71 @@ class BuildReport:
     summary: dict = field(default_factory=dict)
 
 
+Unit = CaseSpec | PublicPlanSpec
+"""A unit of work: one manifest case, or one public plan file with its requested tasks."""
+
+
+def _builder(unit: Unit) -> Callable[[Unit, Path], CaseResult]:
+    return build_public_plan if isinstance(unit, PublicPlanSpec) else build_case  # type: ignore[return-value]
+
+
 def _run_cases(
-    todo: list[tuple[int, CaseSpec]], out_dir: Path, workers: int, progress: bool
+    todo: list[tuple[int, Unit]], out_dir: Path, workers: int, progress: bool
 ) -> Iterable[tuple[int, CaseResult]]:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc="prepare", unit="case", disable=not progress or not todo, file=sys.stderr)
+    bar = tqdm(total=len(todo), desc="prepare", unit="unit", disable=not progress or not todo, file=sys.stderr)
     try:
         if workers <= 1 or len(todo) <= 1:
             for index, case in todo:
                 bar.set_postfix_str(case.name, refresh=False)
-                yield index, build_case(case, out_dir)
+                yield index, _builder(case)(case, out_dir)
                 bar.update(1)
             return
         with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-            futures = {pool.submit(build_case, case, out_dir): (index, case) for index, case in todo}
+            futures = {pool.submit(_builder(case), case, out_dir): (index, case) for index, case in todo}
             for future in as_completed(futures):
                 index, case = futures[future]
                 try:
                     result = future.result()
                 except Exception as error:  # noqa: BLE001  a worker died (e.g. out of memory): report the case
-                    result = CaseResult.failed(case, (), f"worker failed ({type(error).__name__}: {error})")
+                    result = CaseResult.failed(case, (), f"worker failed ({type(error).__name__}: {error})")  # type: ignore[arg-type]
                 yield index, result
                 bar.update(1)
     finally:
         bar.close()
 
 
+def _cacheable(unit: Unit, result: CaseResult) -> bool:
+    """A public plan's errors may come from files outside its cache key (volumes, landmark files): keep only clean ones."""
+    return not result.fatal and not (isinstance(unit, PublicPlanSpec) and result.errors)
+
+
+def _public_docs(
+    manifest: Manifest, specs: list[PublicPlanSpec], results: list[CaseResult], importer: Importer
+) -> dict[str, list[dict]]:
+    """Every public doc by family, tasks in request order, volumes placed as each request asks."""
+    order = {task.config: n for n, task in enumerate(t for request in manifest.public for t in request.tasks)}
+    volumes = {task.config: request.volumes for request in manifest.public for task in request.tasks}
+    docs: dict[str, list[dict]] = {family: [] for family in FAMILY_NAMES}
+    for spec, result in zip(specs, results):
+        for family in FAMILY_NAMES:
+            for doc in result.docs[family]:
+                mode = volumes[doc["upstream_task"]]
+                if mode != "keep":
+                    doc = dict(doc)
+                    for name in ("image_file", "mask_file", "landmark_file"):
+                        if name in doc:
+                            relative = str(Path(doc[name]).relative_to(spec.dataset_dir))
+                            doc[name] = importer.place(relative, spec.dataset, spec.dataset_dir, mode) or doc[name]
+                docs[family].append(doc)
+    for family in FAMILY_NAMES:
+        docs[family].sort(key=lambda doc: order[doc["upstream_task"]])  # stable: builder order within a task
+    return docs
+
+
 def prepare(
-    manifest_path: str | Path,
+    manifest_path: str | Path | Manifest,
     out_dir: str | Path,
     *,
     workers: int = 1,
@@ -90,7 +127,8 @@ def prepare(
     """Build a MedVision data directory from a manifest.
 
     Args:
-        manifest_path: the YAML manifest (format: docs/data.md).
+        manifest_path: the YAML manifest (format: docs/data.md), or a manifest already parsed
+            (``prepare --public`` builds one from its options).
         out_dir: output directory (created); its layout: :mod:`medvision_tasks.builder.layout`.
         workers: worker processes building cases in parallel (1: in this process).
         seed: split seed; None uses the manifest's ``seed``.
@@ -103,47 +141,52 @@ def prepare(
     Raises:
         ManifestError: the manifest is unusable (nothing is built).
     """
-    manifest = load_manifest(manifest_path)
+    manifest = manifest_path if isinstance(manifest_path, Manifest) else load_manifest(manifest_path)
     seed = manifest.seed if seed is None else int(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     forced = forced_splits(manifest)
+    specs = [spec for request in manifest.public for spec in plan_specs(request)]
+    units: list[Unit] = [*manifest.cases, *specs]
 
-    results: list[CaseResult | None] = [None] * len(manifest.cases)
+    results: list[CaseResult | None] = [None] * len(units)
     keys: list[str] = []
-    todo: list[tuple[int, CaseSpec]] = []
-    for index, case in enumerate(manifest.cases):
-        key = case_cache_key(case)
+    todo: list[tuple[int, Unit]] = []
+    for index, unit in enumerate(units):
+        key = case_cache_key(unit)
         keys.append(key)
-        results[index] = load_cached(out, case, key) if use_cache else None
+        results[index] = load_cached(out, unit, key) if use_cache else None
         if results[index] is None:
-            todo.append((index, case))
-    reused = len(manifest.cases) - len(todo)
+            todo.append((index, unit))
+    reused = len(units) - len(todo)
     if reused and progress:
-        messages.info(f"prepare: reusing {reused} cached case(s) from {out / CACHE_DIR}")
+        messages.info(f"prepare: reusing {reused} cached result(s) from {out / CACHE_DIR}")
     for index, result in _run_cases(todo, out, workers, progress):
         results[index] = result
-        if use_cache and not result.fatal:
-            store_cached(out, manifest.cases[index], keys[index], result)
+        if use_cache and _cacheable(units[index], result):
+            store_cached(out, units[index], keys[index], result)
 
     errors: list[str] = []
     rows: list[dict] = []
     items: list[tuple[str, str, dict]] = []  # (family, subject, doc) in manifest order
     kept_files: set[str] = set()
     failed = 0
-    for case, result in zip(manifest.cases, results):
+    for unit, result in zip(units, results):
         assert result is not None
         errors.extend(result.errors)
         failed += result.fatal
-        kept_files.update(result.files)
         rows.extend({"case": result.case, **row} for row in skip_rows(result.skips))
+        if isinstance(unit, PublicPlanSpec):
+            continue  # test docs as they are: never re-split (below)
+        case = unit
+        kept_files.update(result.files)
         for family in FAMILY_NAMES:
             items.extend((family, case.subject_id, doc) for doc in result.docs[family])
 
     importer = Importer(out)
     for spec in manifest.imports:
         imported = importer.run(spec)
-        if spec.split is not None:
+        if spec.split != IMPORT_SPLIT_BY_SUBJECT:
             for _, subject, _ in imported:
                 previous = forced.setdefault(subject, spec.split)
                 if previous != spec.split:
@@ -161,12 +204,17 @@ def prepare(
     docs: dict[str, dict[str, list[dict]]] = {split: {f: [] for f in FAMILY_NAMES} for split in SPLITS}
     for family, subject, doc in items:
         docs[splits[subject]][family].append(doc)
+    public = _public_docs(
+        manifest, specs, [r for u, r in zip(units, results) if isinstance(u, PublicPlanSpec)], importer
+    )
+    for family in FAMILY_NAMES:
+        docs["test"][family].extend(public[family])
 
     write_docs(out, docs)
-    content = summary(manifest, BUILDER_VERSION, seed, splits, docs, rows, errors, len(manifest.cases), failed)
+    content = summary(manifest, BUILDER_VERSION, seed, splits, docs, rows, errors, len(units), failed)
     write_summary(out, content)
     if use_cache:
-        prune_cache(out, {c.name for c in manifest.cases}, kept_files | importer.files)
+        prune_cache(out, {unit.name for unit in units}, kept_files | importer.files)
     return BuildReport(
         out_dir=out,
         doc_counts={split: {f: len(v) for f, v in docs[split].items()} for split in docs},

@@ -7,6 +7,8 @@ Tables (keys are file stems):
 - ``table3_tumor_lesion_size``: T/L on axial slices, all docs.
 - ``table4_angle_distance``: A/D per sub-task (dataset x distance/angle), every plane.
 - ``per_label_<family>``: every label group (label @ modality (plane)) x system.
+- ``per_upstream_task_<family>``: every public upstream task config x system (records built by
+  ``prepare --public`` carry it); shown with the per-label tables.
 - ``planes_<family>``: axial (in-distribution) beside coronal/sagittal (plane OOD) for systems
   run on more than one plane, over the label groups present on every plane they ran.
 - ``box_size``: detection (axial) by target box area / image area, 5 % bins, with the random
@@ -325,6 +327,26 @@ def per_label_table(systems: Mapping[System, Mapping[str, list[DocRecord]]], fam
     return table
 
 
+def per_upstream_task_table(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> Table | None:
+    """One row per public upstream task config x system of one family; None when no record names one."""
+    metrics = FAMILIES[family].metrics
+    table = Table(
+        key=f"per_upstream_task_{family}",
+        title=f"{FAMILIES[family].title} per upstream task",
+        caption="One row per public MedVision task config the docs were built for (prepare --public) and model.",
+        label_columns=["upstream task", "model", "docs"],
+        columns=[Column("all", "", metric) for metric in metrics],
+    )
+    for system, families in systems.items():
+        tagged = [r for r in _records(families, family) if r.upstream_task]
+        for task, records in group_by(tagged, lambda r: r.upstream_task).items():
+            labels = {"upstream task": task, "model": system.name, "docs": str(len(records))}
+            cells = {("all", m): Cell(aggregate(records, m), n_docs=len(records)) for m in metrics}
+            table.rows.append(Row(labels=labels, cells=cells))
+    table.rows.sort(key=lambda row: (row.labels["upstream task"], row.labels["model"]))
+    return table if table.rows else None
+
+
 def planes_table(
     systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str, options: ReportOptions
 ) -> Table | None:
@@ -567,6 +589,7 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
     for table, family in zip(report.headline[1:], (TUMOR_LESION, ANGLE_DISTANCE)):
         table.notes.extend(stated_geometry_notes(systems, family))
     report.per_label = [t for t in (per_label_table(systems, f) for f in FAMILIES) if t is not None]
+    report.per_label += [t for t in (per_upstream_task_table(systems, f) for f in FAMILIES) if t is not None]
     report.planes = [t for t in (planes_table(systems, f, options) for f in FAMILIES) if t is not None]
     report.box_size = box_size_table(systems, options)
     report.consistency = consistency_table(runs)
