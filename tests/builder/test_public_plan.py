@@ -257,44 +257,18 @@ def test_angle_distance_split_by_type_and_near_zero_targets_dropped(tmp_path):
     root = tmp_path / "MedVision"
     distance, angle = "Biometrics-From-Landmarks-Distance", "Biometrics-From-Landmarks-Angle"
     # Case-major, metric-minor. 207's angle 0.05 -> 0.04998779296875 and L-3-4 0.09 are below 0.1: dropped.
+    # fmt: off
     assert _docs(out, "ad") == [
-        _ad_doc(
-            root,
-            "206",
-            ("distance", "lines_map", "L-1-2", 54.5625, "mm"),
-            distance,
-            "L-1-2",
-            ["sella", "nasion"],
-            SELLA_NASION,
-        ),
-        _ad_doc(
-            root,
-            "206",
-            ("distance", "lines_map", "L-3-4", 20.0, "mm"),
-            distance,
-            "L-3-4",
-            ["orbitale", "porion"],
-            ORBITALE_PORION,
-        ),
-        _ad_doc(
-            root,
-            "207",
-            ("distance", "lines_map", "L-1-2", 50.0, "mm"),
-            distance,
-            "L-1-2",
-            ["sella", "nasion"],
-            SELLA_NASION,
-        ),
-        _ad_doc(
-            root,
-            "206",
-            ("angle", "angles_map", "A-L_1_2-L_3_4", 1.6318359375, "degree"),
-            angle,
-            "A-L_1_2-L_3_4",
-            ["sella", "nasion", "orbitale", "porion"],
-            SELLA_NASION + ORBITALE_PORION,
-        ),
+        _ad_doc(root, "206", ("distance", "lines_map", "L-1-2", 54.5625, "mm"), distance, "L-1-2",
+                ["sella", "nasion"], SELLA_NASION),
+        _ad_doc(root, "206", ("distance", "lines_map", "L-3-4", 20.0, "mm"), distance, "L-3-4",
+                ["orbitale", "porion"], ORBITALE_PORION),
+        _ad_doc(root, "207", ("distance", "lines_map", "L-1-2", 50.0, "mm"), distance, "L-1-2",
+                ["sella", "nasion"], SELLA_NASION),
+        _ad_doc(root, "206", ("angle", "angles_map", "A-L_1_2-L_3_4", 1.6318359375, "degree"), angle, "A-L_1_2-L_3_4",
+                ["sella", "nasion", "orbitale", "porion"], SELLA_NASION + ORBITALE_PORION),
     ]
+    # fmt: on
     by_reason = _summary(out)["skips"]["by_reason"]
     assert by_reason == {"other measurement type than the config's": 6, "target below 0.1": 2}
 
