@@ -35,6 +35,7 @@ from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, FAMILIES, TUMOR_
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
 from medvision_tasks.planes import PLANES, plane_of_slice_dim
 from medvision_tasks.prompts import SeenImage, doc_prompt
+from medvision_tasks.protocols import Protocol, resolve_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -187,21 +188,18 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
 
 REQUIRED_FIELDS = ("dataset_name", "image_file", "slice_dim", "slice_idx", "image_size_2d", "pixel_size")
 DESCRIPTIVE_FIELDS = ("image_description", "modality")
-OPTIONAL_NAME_FIELDS = ("measurement_name",)
-"""Name fields a doc may hold as ``""``: the public Ceph-Biometrics-400 measurements are unnamed, and
-their prompt names only the landmarks (:func:`medvision_tasks.prompts.biometrics_prompt`)."""
+UNNAMED_ALLOWED = ("measurement_name",)
+"""Name fields that may be "": an unnamed measurement (every Ceph-Biometrics-400 one) is asked in the
+benchmark's unnamed form ("estimate the angle between 2 lines in degree: ...")."""
 
 
-def _absent(field: str) -> str | None:
-    """The value of a name field neither the doc nor ``metadata.json`` gives: "" for descriptions, else None."""
-    return "" if field in DESCRIPTIVE_FIELDS else None
-
-
-def normalize_doc(row: Mapping, family: str, root: Path, metadata: _Metadata) -> tuple[dict, list[str]]:
+def normalize_doc(
+    row: Mapping, family: str, root: Path, metadata: _Metadata, protocol: Protocol
+) -> tuple[dict, list[str]]:
     """One doc ready for the hooks, and the problems that make it unusable (empty when fine)."""
     doc = dict(row)
     try:
-        problems = _normalize(doc, family, root, metadata)
+        problems = _normalize(doc, family, root, metadata, protocol)
     except (KeyError, IndexError, TypeError, ValueError) as error:
         problems = [f"malformed doc ({type(error).__name__}: {error})"]
     return doc, problems
@@ -214,13 +212,7 @@ def _positive_pair(values: Any, integers: bool) -> bool:
     return all(n is not None and n > 0 for n in numbers)
 
 
-def _is_missing_name(doc: Mapping, field: str) -> bool:
-    """A name field the prompt cannot do without; an A/D measurement may be unnamed ("") on purpose."""
-    value = doc.get(field)
-    return value is None or value == [] or (value == "" and field not in OPTIONAL_NAME_FIELDS)
-
-
-def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[str]:
+def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata, protocol: Protocol) -> list[str]:
     problems = [f"missing field {field}" for field in REQUIRED_FIELDS if doc.get(field) is None]
     if problems:
         return problems
@@ -230,12 +222,14 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     names = metadata.lookup(doc, family)
     name_fields = get_family(family).asks.name_fields
     for field in name_fields + DESCRIPTIVE_FIELDS:
-        if doc.get(field) in (None, "", []):
-            doc[field] = names.get(field, doc.get(field) if doc.get(field) is not None else _absent(field))
+        unset = doc.get(field) is None if field in UNNAMED_ALLOWED else doc.get(field) in (None, "", [])
+        if unset:
+            doc[field] = names.get(field, "" if field in DESCRIPTIVE_FIELDS else None)
     problems += [
         f"missing field {field} (not in the doc nor in {METADATA_FILE})"
+        + (' (write "" for a measurement without a name)' if field in UNNAMED_ALLOWED else "")
         for field in name_fields
-        if _is_missing_name(doc, field)
+        if doc.get(field) is None or (doc.get(field) in ("", []) and field not in UNNAMED_ALLOWED)
     ]
     names_of_landmarks = doc.get("landmark_names")
     if names_of_landmarks and isinstance(names_of_landmarks[0], (list, tuple)):
@@ -268,10 +262,11 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     doc["doc_key"] = f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{slice_idx}/{item}"
     doc["target"] = _target(doc, family, problems)
     if not problems:
-        # Build the prompt once now, so a bad unit, metric type or name list is reported at load.
+        # Build the prompts once now, so a bad unit, metric type or name list is reported at load.
         try:
             native = SeenImage(tuple(doc["image_size_2d"]), tuple(doc["pixel_size"]))
-            doc_prompt(doc, seen=native, cot=True)
+            for cot in (False, True):
+                doc_prompt(doc, seen=native, cot=cot, protocol=protocol)
         except (KeyError, TypeError, ValueError) as error:
             problems.append(f"cannot build its prompt: {error}")
     return problems
@@ -296,12 +291,17 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
             when ``MEDVISION_DATA_DIR`` is not set (read from the sample folder when None).
 
     Raises:
-        MedVisionDataError: listing every doc with a missing field or a zero target and every
-            missing volume, naming the doc key, the docs file and the volume path. With
-            ``MEDVISION_SKIP_INVALID=1`` such docs are dropped with a warning instead.
+        MedVisionDataError: an unknown ``MEDVISION_PROTOCOL``; or listing every doc with a missing
+            field or a zero target and every missing volume, naming the doc key, the docs file and
+            the volume path. With ``MEDVISION_SKIP_INVALID=1`` such docs are dropped with a warning
+            instead.
     """
     if plane is not None and plane not in PLANES:
         raise ValueError(f"unknown plane {plane!r}; expected one of {PLANES}")
+    try:
+        protocol = resolve_protocol()
+    except ValueError as error:
+        raise MedVisionDataError(str(error)) from None
     root = data_dir()
     if root is None:
         root = sample_dir()
@@ -323,7 +323,7 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
     for line_number, row in enumerate(rows, start=1):
         if plane is not None and plane_of(row) not in (None, plane):
             continue  # a missing or invalid slice_dim is reported by normalize_doc below
-        doc, problems = normalize_doc(row, family, root, metadata)
+        doc, problems = normalize_doc(row, family, root, metadata, protocol)
         if not problems and not os.path.isfile(doc["image_path"]):
             problems.append(f"volume not found: {doc['image_path']}")
         if problems:

@@ -103,7 +103,8 @@ def measurement_errors(prediction: Sequence[float], target: Sequence[float]) -> 
 
     Returns:
         ``(abs_error, rel_error)``: mean of ``|p - t|`` (target's unit) and mean of
-        ``|p - t| / t`` (a fraction, 0.1 = 10 %).
+        ``|p - t| / t`` (a fraction, 0.1 = 10 %); inf when a float overflows (a prediction near
+        1e308).
 
     Raises:
         ValueError: lengths differ or are 0, a value is not finite, or a target is <= 0. The
@@ -118,8 +119,9 @@ def measurement_errors(prediction: Sequence[float], target: Sequence[float]) -> 
     truth = np.asarray(_finite_floats(target, "target"))
     if np.any(truth <= 0):
         raise ValueError(f"target values must be > 0 for a relative error, got {list(target)!r}")
-    errors = np.abs(predicted - truth)
-    return float(np.mean(errors)), float(np.mean(errors / truth))
+    with np.errstate(over="ignore"):  # a prediction near 1e308 gives inf: the caller scores it a failure
+        errors = np.abs(predicted - truth)
+        return float(np.mean(errors)), float(np.mean(errors / truth))
 
 
 def _score(record: DocRecord, field: str) -> float:

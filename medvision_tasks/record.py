@@ -21,6 +21,9 @@ from typing import Any
 from medvision_tasks.families import DETECTION, FAMILY_NAMES, get_family
 from medvision_tasks.ledger import UNKNOWN_POLICY
 
+UNKNOWN_PROTOCOL = "unknown"
+"""The ``protocol`` of a record written before records named their protocol."""
+
 BOX_SCORES = ("iou", "f1", "precision", "recall")
 """Per-doc scores of a box answer, fractions in [0, 1]; 0 for a parse failure."""
 MEASUREMENT_SCORES = ("abs_error", "rel_error")
@@ -46,9 +49,12 @@ class DocRecord:
         image_policy: the image policy the prompt was built under (:mod:`medvision_tasks.spacing`),
             or ``"unknown"`` when the prompt ledger holds no entry for it
             (:mod:`medvision_tasks.ledger`).
+        protocol: the scoring protocol of the prompt, pixels and parsing
+            (:mod:`medvision_tasks.protocols`, e.g. ``"published"``); :data:`UNKNOWN_PROTOCOL` for
+            records written before records named it.
         slice_size: the slice's own ``(H, W)`` in pixels.
-        image_size: the ``(H, W)`` in pixels the model was shown (and T/L, A/D prompts stated);
-            None when unknown.
+        image_size: the ``(H, W)`` in pixels the model saw (after its processor where the image
+            policy lets it resize; the size later T/L and A/D prompts state); None when unknown.
         pixel_size: the ``(ph, pw)`` in mm the prompt stated; None for detection (no size is
             stated) and when unknown.
         parsed: whether the answer could be read (:mod:`medvision_tasks.parsing`).
@@ -76,6 +82,7 @@ class DocRecord:
     metric_type: str | None
     unit: str | None
     image_policy: str
+    protocol: str
     slice_size: tuple[int, int]
     image_size: tuple[int, int] | None
     pixel_size: tuple[float, float] | None
@@ -111,6 +118,7 @@ class DocRecord:
             "metric_type": self.metric_type,
             "unit": self.unit,
             "image_policy": self.image_policy,
+            "protocol": self.protocol,
             "slice_size": list(self.slice_size),
             "image_size": _list_or_none(self.image_size),
             "pixel_size": _list_or_none(self.pixel_size),
@@ -131,8 +139,8 @@ class DocRecord:
     def from_dict(cls, data: Any, where: str = "record") -> DocRecord:
         """Read and check a record written by :meth:`to_dict` (this or an earlier version).
 
-        Records written before a field existed still read: a missing ``image_policy`` is
-        ``"unknown"``, a missing ``slice_size`` is the stated ``image_size``.
+        Records written before a field existed still read: a missing ``image_policy`` or
+        ``protocol`` is ``"unknown"``, a missing ``slice_size`` is the stated ``image_size``.
 
         Args:
             data: the JSON object.
@@ -177,6 +185,7 @@ class DocRecord:
             metric_type=reader.text("metric_type"),
             unit=reader.text("unit"),
             image_policy=reader.text("image_policy") or UNKNOWN_POLICY,
+            protocol=reader.text("protocol") or UNKNOWN_PROTOCOL,
             slice_size=slice_size,
             image_size=image_size,
             pixel_size=reader.pair("pixel_size", float),

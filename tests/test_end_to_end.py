@@ -113,9 +113,13 @@ def test_known_errors_aggregate_to_hand_computed_values(data_dir, task_manager):
     assert metric(results, "medvision_ad_cot", "mre<0.1") == 0.0
 
 
-def test_negative_angle_or_distance_is_a_parse_failure(data_dir, task_manager):
+def test_negative_angle_or_distance_is_scored_as_an_error(data_dir, task_manager):
+    # As upstream's table summaries did: |-5 - t| = t + 5 mm or degrees, relative (t + 5) / t.
     results = evaluate(ScriptedModel(lambda doc, prompt: "<answer>-5.0</answer>"), ["medvision_ad_cot"], task_manager)
-    assert metric(results, "medvision_ad_cot", "sr") == 0.0
+    targets = [27.9, 10.0, 35.0, 60.0]
+    assert metric(results, "medvision_ad_cot", "sr") == 100.0
+    assert metric(results, "medvision_ad_cot", "mae") == pytest.approx(sum(targets) / 4 + 5, rel=1e-6)
+    assert metric(results, "medvision_ad_cot", "mre") == pytest.approx(100 * sum((t + 5) / t for t in targets) / 4)
 
 
 def test_sample_lines_carry_what_a_per_label_report_needs(data_dir, task_manager):
@@ -144,7 +148,44 @@ def test_prompts_state_the_native_geometry_for_an_unknown_model(data_dir, task_m
     # Coronal slice: rows along x (0.5 mm), columns along z (2.0 mm); 40 x 20 pixels.
     assert seen["image_sizes"] == [(20, 40)]  # PIL gives (width, height)
     assert "The image size is 20 pixels (width) x 40 pixels (height)." in seen["prompt"]
-    assert "The pixel size for this image is 2.000 millimeters (width) x 0.500 millimeters (height)." in seen["prompt"]
+    assert "The pixel size for this image is 2.000 mm (width) x 0.500 mm (height)." in seen["prompt"]
+
+
+def test_the_original_protocol_end_to_end(data_dir, task_manager, monkeypatch):
+    # First-release prompts (pixel size only, no tags), whole-response parsing, min-max pixels.
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "original")
+
+    def untagged(doc, prompt):
+        return "The answer is " + ", ".join(f"{value:.6f}" for value in doc["target"])
+
+    model = ScriptedModel(untagged)
+    results = evaluate(model, ["medvision_tl_coronal", "medvision_detect"], task_manager)
+    tl_seen = next(seen for seen in model.seen if "ellipse" in seen["prompt"])
+    assert "The image size is" not in tl_seen["prompt"]
+    assert "The pixel size for this image is 2.000 mm (width) x 0.500 mm (height).\n" in tl_seen["prompt"]
+    assert metric(results, "medvision_tl_coronal", "sr") == 100.0
+    assert metric(results, "medvision_detect", "iou") == pytest.approx(100.0)
+    record = results["samples"]["medvision_tl_coronal"][0]["mae"]
+    assert record["protocol"] == "original"
+    # The same untagged answers fail under the published protocol, whose plain prompts ask for tags.
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "published")
+    results = evaluate(ScriptedModel(untagged), ["medvision_tl_coronal"], task_manager)
+    assert metric(results, "medvision_tl_coronal", "sr") == 0.0
+    assert results["samples"]["medvision_tl_coronal"][0]["mae"]["protocol"] == "published"
+
+
+def test_an_unknown_protocol_is_a_clear_error(data_dir, task_manager, monkeypatch):
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "paper")
+    with pytest.raises(Exception) as raised:
+        evaluate(ScriptedModel(perfect_answer), ["medvision_tl"], task_manager)
+    chain, error = [], raised.value
+    while error is not None:
+        chain.append(str(error))
+        error = error.__cause__
+    assert any(
+        "MEDVISION_PROTOCOL='paper': unknown protocol 'paper'; expected one of published, original" in text
+        for text in chain
+    ), chain
 
 
 def test_missing_volume_is_reported_before_inference(data_dir, task_manager):

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from medvision_tasks.ledger import UNKNOWN_POLICY
-from medvision_tasks.record import DocRecord
+from medvision_tasks.record import UNKNOWN_PROTOCOL, DocRecord
 from tests.helpers.records import detection_record, measurement_record
 
 # A T/L answer (12, 6) to a target of (15, 5): errors |12-15| = 3 and |6-5| = 1 mm, mean 2 mm;
@@ -23,6 +23,7 @@ TL = DocRecord(
     metric_type="size",
     unit="mm",
     image_policy="qwen2_5_vl",
+    protocol="published",
     slice_size=(512, 512),
     image_size=(504, 504),
     pixel_size=(0.8 * 512 / 504, 0.8 * 512 / 504),
@@ -47,6 +48,7 @@ def test_the_json_layout_lmms_eval_logs():
         "metric_type",
         "unit",
         "image_policy",
+        "protocol",
         "slice_size",
         "image_size",
         "pixel_size",
@@ -79,11 +81,18 @@ def test_round_trip_through_json(record):
     assert DocRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
 
 
+def test_the_protocol_is_read_back():
+    data = {**TL.to_dict(), "protocol": "original"}
+    assert DocRecord.from_dict(data).protocol == "original"
+
+
 def test_records_of_earlier_versions_still_read():
     old = measurement_record("a", "FeTA24", "ad", "distance", errors=(1.0, 0.1))
     del old["image_policy"], old["slice_size"]
+    old.pop("protocol", None)
     record = DocRecord.from_dict(old)
     assert record.image_policy == UNKNOWN_POLICY
+    assert record.protocol == UNKNOWN_PROTOCOL
     assert record.slice_size == (64, 64)  # the stated image size stands in
 
 

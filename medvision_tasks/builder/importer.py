@@ -148,15 +148,16 @@ class Importer:
         if family == ANGLE_DISTANCE:
             key = str(doc["biometric_profile"].get("metric_key"))
             name, landmark_names = measurements.get(key, (None, None))
-            doc["measurement_name"] = doc.get("measurement_name") or name
+            if doc.get("measurement_name") is None:
+                doc["measurement_name"] = name  # "" for an unnamed measurement (the benchmark's unnamed form)
             doc["landmark_names"] = doc.get("landmark_names") or (
                 [list(x) if isinstance(x, tuple) else x for x in landmark_names] if landmark_names else None
             )
-            if not doc["measurement_name"] or not doc["landmark_names"]:
+            if doc["measurement_name"] is None or not doc["landmark_names"]:
                 self._skip(family, "no measurement name for metric_key")
                 self.errors.append(f"{where}: no name/landmarks for metric_key {key!r} (add it under measurements)")
                 return None
-            doc["label_name"] = doc.get("label_name") or doc["measurement_name"]
+            doc["label_name"] = doc.get("label_name") or doc["measurement_name"] or key
         else:
             label = int(doc["label"])
             doc["label_name"] = doc.get("label_name") or labels.get(label)

@@ -471,7 +471,10 @@ def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
         if not isinstance(landmark_names, list) or len(landmark_names) != 2:
             raise sub.error("landmarks must be [p1, p2] or [[l1p1, l1p2], [l2p1, l2p2]]")
         frozen = tuple(tuple(x) if isinstance(x, list) else x for x in landmark_names)
-        measurements.append((str(key), _text(spec.get("name"), sub, "name"), frozen))
+        if "name" not in spec:
+            # Upstream asks unnamed measurements (every Ceph-Biometrics-400 one) in its unnamed form.
+            raise sub.error('name is required ("" for a measurement without a name)')
+        measurements.append((str(key), _text(spec.get("name"), sub, "name", required=False), frozen))
     pattern = entry.get("subject_id_pattern")
     if pattern is not None:
         try:
