@@ -51,8 +51,8 @@ def hook(name: str) -> _Function:
     return _Function(f"medvision_tasks.utils.{name}")
 
 
-def _dump(config: dict) -> str:
-    return HEADER + yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=120)
+def _dump(config: dict, header: str = HEADER) -> str:
+    return header + yaml.dump(config, Dumper=_Dumper, sort_keys=False, width=120)
 
 
 def default_template() -> dict:
@@ -112,15 +112,20 @@ def group_config() -> dict:
     return {"group": TASK_PREFIX, "task": tasks, "metadata": {"version": TASK_VERSION}}
 
 
-def generated_files() -> dict[str, str]:
-    """File name -> content of every generated file."""
-    files = {"_default_template_yaml": _dump(default_template()), "_medvision.yaml": _dump(group_config())}
+def generated_configs() -> dict[str, dict]:
+    """File name -> config of every generated file (``medvision-tasks upstream`` derives its files from these)."""
+    configs = {"_default_template_yaml": default_template(), "_medvision.yaml": group_config()}
     for family in FAMILIES.values():
-        files[f"_{family.name}_yaml"] = _dump(family_template(family))
+        configs[f"_{family.name}_yaml"] = family_template(family)
         for cot in (False, True):
             for plane in family.task_planes:
-                files[f"{task_name(family, cot, plane)}.yaml"] = _dump(task_config(family, cot, plane))
-    return files
+                configs[f"{task_name(family, cot, plane)}.yaml"] = task_config(family, cot, plane)
+    return configs
+
+
+def generated_files() -> dict[str, str]:
+    """File name -> content of every generated file."""
+    return {name: _dump(config) for name, config in generated_configs().items()}
 
 
 def write(directory: Path) -> list[Path]:
