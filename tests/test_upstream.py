@@ -150,6 +150,14 @@ def test_every_task_version_has_a_changelog_entry(folder):
     }
 
 
+def test_current_tasks_lists_the_group_tasks_first_then_the_others(folder):
+    group = _generate_configs.group_config()["task"]
+    listed = folder.listed_tasks()
+    assert list(listed)[: len(group)] == group
+    assert set(listed) == {name.removesuffix(".yaml") for name in folder.files if name.startswith("medvision_")}
+    assert listed["medvision_tl_cot_coronal"] == "Tumor/lesion size (CoT, coronal)"
+
+
 def test_current_tasks_entry_goes_in_alphabetical_place_once():
     entry = checkout.current_tasks_entry("medvision", {"medvision_tl": "T/L (plain)", "medvision_ad": "A/D (plain)"})
     expected = CURRENT_TASKS.replace(
@@ -286,6 +294,10 @@ def test_command_refuses_what_is_not_a_checkout_and_writes_nothing(tmp_path, cap
     assert err.startswith(f"MedVision error: {tmp_path} is not an lmms-eval checkout: no lmms_eval/tasks/, ")
     assert "lmms_eval/models/__init__.py, lmms_eval/__main__.py" in err and err.rstrip().endswith("nothing was written")
     assert (tmp_path / "pyproject.toml").read_text() == PYPROJECT
+    assert medvision_tasks_main(["upstream", str(tmp_path / "absent")]) == 2
+    assert capsys.readouterr().err == (
+        f"MedVision error: {tmp_path / 'absent'} is not a folder; pass the root of an lmms-eval clone; nothing was written\n"
+    )
 
 
 def test_command_writes_the_pull_request_and_keeps_foreign_files(tmp_path, capsys):

@@ -55,6 +55,8 @@ class Checkout:
         Raises:
             UpstreamError: naming every missing file.
         """
+        if not self.root.is_dir():
+            raise UpstreamError(f"{self.root} is not a folder; pass the root of an lmms-eval clone")
         needed = (MODELS_INIT, MAIN_MODULE, CURRENT_TASKS, PYPROJECT)
         missing = [relative for relative in needed if not self.path(relative).is_file()]
         if not self.path("lmms_eval/tasks").is_dir():

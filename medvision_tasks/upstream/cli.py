@@ -7,22 +7,28 @@ import shutil
 from pathlib import Path
 
 from medvision_tasks import __version__, messages
+from medvision_tasks.families import TASK_PREFIX
 from medvision_tasks.upstream import checkout as lmms_checkout
 from medvision_tasks.upstream.plugins_fix import PATCH_FILE, plugins_fix_patch
 from medvision_tasks.upstream.task_folder import TASK_FOLDER, UpstreamError, task_folder, template
 
-DESCRIPTION = f"""Write the MedVision tasks into a checkout of lmms-eval, as a pull request needs them:
-
-  {TASK_FOLDER}/      task and group YAMLs, utils.py (hooks from medvision-tasks), README.md
-  {lmms_checkout.TASK_TEST}        the tasks' test (synthetic, offline)
-  {lmms_checkout.CURRENT_TASKS}   the MedVision entry
-  {lmms_checkout.PYPROJECT}                     the optional dependency `{lmms_checkout.EXTRA}`
-  {PATCH_FILE}   the LMMS_EVAL_PLUGINS fix and its test, for a pull request of its own
-
+_WRITES = (
+    (f"{TASK_FOLDER}/", "task and group YAMLs, utils.py (hooks from medvision-tasks), README.md"),
+    (lmms_checkout.TASK_TEST, "the tasks' test (synthetic, offline)"),
+    (lmms_checkout.CURRENT_TASKS, "the MedVision entry"),
+    (lmms_checkout.PYPROJECT, f"the optional dependency `{lmms_checkout.EXTRA}`"),
+    (PATCH_FILE, "the LMMS_EVAL_PLUGINS fix and its test, for a pull request of its own"),
+)
+_WIDTH = max(len(path) for path, _ in _WRITES)
+DESCRIPTION = (
+    "Write the MedVision tasks into a checkout of lmms-eval, as a pull request needs them:\n\n"
+    + "".join(f"  {path:<{_WIDTH}}  {what}\n" for path, what in _WRITES)
+    + """
 Everything is derived from the table the plugin's task folder is generated from; run it again after
 the table changed. Nothing is written unless all of it can be. How to open the pull requests: the
 README's "Contributing upstream" and docs/upstream.md.
 """
+)
 
 
 def write_pull_request(root: Path) -> list[Path]:
@@ -42,16 +48,13 @@ def write_pull_request(root: Path) -> list[Path]:
             "left out of the upstream model-policy table, as lmms-eval has no such --model: "
             + ", ".join(folder.left_out_models)
         )
-    (group, group_tasks), *_ = folder.groups().items()
-    aliases = folder.task_aliases()
-    ordered = {task: aliases[task] for task in group_tasks} | aliases
     current_tasks = checkout.path(lmms_checkout.CURRENT_TASKS)
     pyproject = checkout.path(lmms_checkout.PYPROJECT)
     main_module = checkout.path(lmms_checkout.MAIN_MODULE)
     outputs = {
         current_tasks: lmms_checkout.with_current_tasks_entry(
             current_tasks.read_text(encoding="utf-8"),
-            lmms_checkout.current_tasks_entry(group, ordered),
+            lmms_checkout.current_tasks_entry(TASK_PREFIX, folder.listed_tasks()),
             str(current_tasks),
         ),
         pyproject: lmms_checkout.with_optional_dependency(
