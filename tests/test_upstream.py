@@ -19,6 +19,7 @@ from medvision_tasks import __version__
 from medvision_tasks.cli import main as medvision_tasks_main
 from medvision_tasks.documents import sample_dir
 from medvision_tasks.upstream import checkout, plugins_fix
+from medvision_tasks.upstream import task_folder as task_folder_module
 from medvision_tasks.upstream.task_folder import (
     HEADER,
     UpstreamError,
@@ -95,6 +96,17 @@ def test_utils_module_re_exports_the_hooks_and_points_at_the_installed_sample(fo
     for family in ("detection", "tl", "ad"):
         path = namespace[f"MEDVISION_SAMPLE_{family.upper()}"]
         assert path == str(sample_dir() / f"{family}.jsonl") and Path(path).is_file()
+
+
+def test_configs_in_a_subfolder_get_a_utils_module_beside_them(monkeypatch):
+    configs = _generate_configs.generated_configs()
+    configs["no_image/medvision_tl_no_image.yaml"] = {**configs["medvision_tl.yaml"], "task": "medvision_tl_no_image"}
+    monkeypatch.setattr(task_folder_module, "generated_configs", lambda: configs)
+
+    files = task_folder_module.task_folder(BUILT_IN_MODELS).files
+
+    assert files["no_image/utils.py"] == files["utils.py"]
+    assert "task: medvision_tl_no_image\n" in files["no_image/medvision_tl_no_image.yaml"]
 
 
 def test_generated_python_passes_lmms_evals_lint_settings(folder, tmp_path):

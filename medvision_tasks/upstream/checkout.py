@@ -67,7 +67,7 @@ class Checkout:
                 "(clone https://github.com/EvolvingLMMs-Lab/lmms-eval and pass its root)"
             )
         folder = self.path(TASK_FOLDER)
-        foreign = [path.name for path in _files(folder) if not _is_generated(path)]
+        foreign = [str(path.relative_to(folder)) for path in _files(folder) if not _is_generated(path)]
         if foreign:
             raise UpstreamError(
                 f"{folder} holds files this command did not write ({', '.join(sorted(foreign))}); "
@@ -76,9 +76,10 @@ class Checkout:
 
 
 def _files(folder: Path) -> list[Path]:
+    """Every file below ``folder``, bytecode caches left out."""
     if not folder.is_dir():
         return []
-    return [path for path in folder.iterdir() if path.name != "__pycache__"]
+    return [path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
 
 
 def _is_generated(path: Path) -> bool:

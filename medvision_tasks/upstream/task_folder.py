@@ -23,6 +23,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import PurePosixPath
 from string import Template
 
 from medvision_tasks import __version__
@@ -315,7 +316,9 @@ def task_folder(model_names: Collection[str]) -> TaskFolder:
     rewriter = _Rewriter(model_names)
     configs = {name: rewriter.config(config, name) for name, config in generated_configs().items()}
     files = {name: _dump(config, header=HEADER) for name, config in configs.items()}
-    files["utils.py"] = utils_module(rewriter.hooks, rewriter.sample_files)
+    utils = utils_module(rewriter.hooks, rewriter.sample_files)
+    # `!function utils.<name>` looks for utils.py next to the YAML: one in every folder that holds configs.
+    files |= {str(PurePosixPath(name).parent / "utils.py"): utils for name in configs}
     folder = TaskFolder(files=files, configs=configs, left_out_models=tuple(sorted(rewriter.left_out)))
     files["README.md"] = task_readme(configs, folder.versions())
     return folder
