@@ -58,7 +58,11 @@ def _list_shape_docs() -> dict[str, list[dict]]:
 
 
 # Tagged: the default protocol (published) reads plain answers inside <answer> too.
-ANSWERS = {"detection": "<answer>0.21, 0.6, 0.7, 0.9</answer>", "tl": "<answer>12, 6</answer>", "ad": "<answer>30</answer>"}
+ANSWERS = {
+    "detection": "<answer>0.21, 0.6, 0.7, 0.9</answer>",
+    "tl": "<answer>12, 6</answer>",
+    "ad": "<answer>30</answer>",
+}
 
 
 def _scores(family: str) -> list[tuple]:
