@@ -72,21 +72,45 @@ def box_scores(prediction: Sequence[float], target: Sequence[float]) -> dict[str
     Raises:
         ValueError: wrong number of values, non-finite values, or a target of zero area.
     """
-    px0, py0, px1, py1 = _finite_floats(prediction, "prediction box", 4)
+    _finite_floats(prediction, "prediction box", 4)
+    scores = box_scores_of_many([prediction], target)
+    return {name: float(values[0]) for name, values in scores.items()}
+
+
+def box_scores_of_many(predictions: Sequence[Sequence[float]] | np.ndarray, target: Sequence[float]) -> dict:
+    """:func:`box_scores` of many predicted boxes against one target, as arrays (the random-box baseline).
+
+    Args:
+        predictions: shape ``(K, 4)``, relative ``[x0, y0, x1, y1]`` rows, finite.
+        target: the ground-truth box, 4 values, positive area.
+
+    Returns:
+        ``{"iou", "f1", "precision", "recall"}``, each an array of K fractions; a row with
+        ``x1 <= x0`` or ``y1 <= y0`` scores 0 everywhere.
+
+    Raises:
+        ValueError: a target of zero area or with non-finite values, or predictions not of shape ``(K, 4)``.
+    """
     tx0, ty0, tx1, ty1 = _finite_floats(target, "target box", 4)
     if tx1 <= tx0 or ty1 <= ty0:
         raise ValueError(f"target box {list(target)!r} has zero area (needs x1 > x0 and y1 > y0)")
-    if px1 <= px0 or py1 <= py0:
-        return {"iou": 0.0, "f1": 0.0, "precision": 0.0, "recall": 0.0}
-
-    pred_area = (px1 - px0) * (py1 - py0)
+    boxes = np.asarray(predictions, dtype=float)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"predicted boxes must have shape (K, 4), got {boxes.shape}")
+    px0, py0, px1, py1 = boxes.T
+    valid = (px1 > px0) & (py1 > py0)
+    pred_area = np.where(valid, (px1 - px0) * (py1 - py0), 0.0)
     target_area = (tx1 - tx0) * (ty1 - ty0)
-    inter = max(0.0, min(px1, tx1) - max(px0, tx0)) * max(0.0, min(py1, ty1) - max(py0, ty0))
-    # Both areas are positive here, so no denominator can be 0.
+    overlap_x = np.maximum(0.0, np.minimum(px1, tx1) - np.maximum(px0, tx0))
+    overlap_y = np.maximum(0.0, np.minimum(py1, ty1) - np.maximum(py0, ty0))
+    inter = np.where(valid, overlap_x * overlap_y, 0.0)
+    # The target's area is positive, so no denominator can be 0; an invalid row's own area is never divided by.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(valid, inter / np.where(valid, pred_area, 1.0), 0.0)
     return {
         "iou": inter / (pred_area + target_area - inter),
         "f1": 2.0 * inter / (pred_area + target_area),
-        "precision": inter / pred_area,
+        "precision": precision,
         "recall": inter / target_area,
     }
 

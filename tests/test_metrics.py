@@ -244,3 +244,22 @@ def test_a_metric_of_another_family_names_the_doc_and_the_field():
         aggregate(DETECTION_RECORDS, "mae")
     with pytest.raises(ValueError, match="a: a parsed tl record has no 'iou'"):
         aggregate(MEASUREMENT_RECORDS, "iou>0.5")
+
+
+def test_many_boxes_are_scored_row_by_row():
+    from medvision_tasks.metrics import box_scores_of_many
+
+    target = [0.2, 0.2, 0.6, 0.6]  # area 0.16
+    boxes = [
+        [0.2, 0.2, 0.6, 0.6],  # the target: all 1
+        [0.4, 0.4, 0.8, 0.8],  # overlap 0.2 x 0.2 = 0.04, union 0.28
+        [0.5, 0.5, 0.4, 0.9],  # x1 < x0: no area, all 0
+        [0.0, 0.0, 1.0, 1.0],  # the whole image: overlap 0.16, area 1
+    ]
+    many = box_scores_of_many(boxes, target)
+    assert list(many["iou"]) == pytest.approx([1.0, 0.04 / 0.28, 0.0, 0.16])
+    assert list(many["f1"]) == pytest.approx([1.0, 0.08 / 0.32, 0.0, 0.32 / 1.16])
+    assert list(many["precision"]) == pytest.approx([1.0, 0.25, 0.0, 0.16])
+    assert list(many["recall"]) == pytest.approx([1.0, 0.25, 0.0, 1.0])
+    with pytest.raises(ValueError, match="shape"):
+        box_scores_of_many([[0.0, 0.0, 1.0]], target)

@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 from medvision_tasks import messages
-from medvision_tasks.report.build import MIN_GROUP_DOCS, ReportOptions, build_report
+from medvision_tasks.report.build import ReportOptions, build_report
+from medvision_tasks.report.paper import RANDOM_BOX_DRAWS
 from medvision_tasks.report.runs import ReportInputError, read_runs
 from medvision_tasks.report.tables import tables_to_csv, to_csv, to_markdown
+from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE
 
 PROG = "medvision-tasks report"
 DEFAULT_OUT = Path("medvision-report")
@@ -63,16 +65,16 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--min-group-docs",
         type=int,
-        default=MIN_GROUP_DOCS,
+        default=MINIMUM_GROUP_SIZE,
         metavar="N",
-        help=f"Table 2 averages label groups of at least N docs (default {MIN_GROUP_DOCS}, as the paper; docs/report.md)",
+        help=f"Table 2 averages regions of at least N docs (default {MINIMUM_GROUP_SIZE}, the paper's rule; docs/report.md)",
     )
     parser.add_argument(
         "--random-draws",
         type=int,
-        default=10,
+        default=RANDOM_BOX_DRAWS,
         metavar="K",
-        help="random boxes per doc for the box-size baseline (default 10)",
+        help=f"random boxes per doc for the box-size baseline (default {RANDOM_BOX_DRAWS}, as the paper)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument(

@@ -63,11 +63,11 @@ def per_label_bars(
     """
     if not table.rows:
         return None
-    labels = list(dict.fromkeys(f"{row.labels['label']} [{row.labels['dataset']}]" for row in table.rows))
+    labels = list(dict.fromkeys(row.labels["group"] for row in table.rows))
     models = list(dict.fromkeys(row.labels["model"] for row in table.rows))
     values = {m: np.full((len(labels), len(models)), np.nan) for m in metrics}
     for row in table.rows:
-        i = labels.index(f"{row.labels['label']} [{row.labels['dataset']}]")
+        i = labels.index(row.labels["group"])
         j = models.index(row.labels["model"])
         for m in metrics:
             cell = row.cells.get(("all", m))
@@ -115,10 +115,7 @@ def box_size_lines(
     fig = Figure(figsize=(4.0 * len(metrics) + 2.5, 4.2), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)
     colors = _colors(len(models))
-    # Bin centres in % of the image ("5–10%" -> 7.5), so empty bins leave a visible gap.
-    lows = [float(label.split("–")[0]) for label in bins]
-    highs = [float(label.split("–")[1].rstrip("%")) for label in bins]
-    x = np.array([(lo + hi) / 2 for lo, hi in zip(lows, highs)])
+    x = np.arange(len(bins))
     for ax, m in zip(axes[0], metrics):
         for j, model in enumerate(models):
             series = np.full(len(bins), np.nan)
@@ -131,8 +128,8 @@ def box_size_lines(
             for row in baseline:
                 series[bins.index(row.labels["box area"])] = row.cells[("all", m)].value
             ax.plot(x, series, linestyle="--", color="black", marker="x", label=baseline[0].labels["model"])
-        ax.set_xlim(0, max(highs))
-        ax.set_xlabel("target box area / image area (%, bin centres)")
+        ax.set_xticks(x, bins, rotation=90)
+        ax.set_xlabel("target box area / image area")
         ax.set_title(_METRIC_NAMES.get(m, m))
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
