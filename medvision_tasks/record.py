@@ -21,6 +21,10 @@ from typing import Any
 from medvision_tasks.families import DETECTION, FAMILY_NAMES, get_family
 from medvision_tasks.ledger import UNKNOWN_POLICY
 
+RECORD_KEY = "medvision_record"
+"""The key ``process_results`` returns the record under, once per samples line; not a metric of
+``metric_list``, so lmms-eval logs it without aggregating it. (Its name must not contain the name
+of a metric the ``medvision`` group aggregates: lmms-eval matches those as substrings.)"""
 BOX_SCORES = ("iou", "f1", "precision", "recall")
 """Per-doc scores of a box answer, fractions in [0, 1]; 0 for a parse failure."""
 MEASUREMENT_SCORES = ("abs_error", "rel_error")

@@ -98,7 +98,7 @@ def test_the_main_command_writes_results_and_ends_with_the_leaderboard(tmp_path)
     chained = report(out)
     assert chained.returncode == 0, chained.stderr
     assert "Table 3: Tumor/lesion size" in chained.stdout
-    assert "| medvision_random |" in chained.stdout
+    assert "| medvision_random · plain |" in chained.stdout
 
 
 def test_the_data_dir_is_announced_once(tmp_path, monkeypatch, caplog):

@@ -183,7 +183,7 @@ def _table(report, key):
     return next(t for t in report.tables if t.key == key)
 
 
-def _values(table, subset, model="gamma"):
+def _values(table, subset, model="gamma · plain"):
     (row,) = [r for r in table.rows if r.labels["model"] == model]
     return {metric: cell.value for (s, metric), cell in row.cells.items() if s == subset}
 
@@ -213,7 +213,7 @@ def test_table3_weights_per_group_numbers_and_drops_groups_without_an_answer(rep
     assert values == pytest.approx(TABLE3, abs=1e-12)
     for metric, pooled in TL_POOLED.items():
         assert abs(values[metric] - pooled) > 0.2, metric  # not the pooled mean over docs
-    assert any("pancreas cancer @ CT (A) for gamma (5 docs)" in note for note in t3.notes)
+    assert any("pancreas cancer @ CT (A) for gamma · plain (5 docs)" in note for note in t3.notes)
 
 
 def test_table4_weights_per_measurement_numbers_pools_feta24_planes_and_skips_near_zero_targets(report):
@@ -221,7 +221,7 @@ def test_table4_weights_per_measurement_numbers_pools_feta24_planes_and_skips_ne
     assert _values(t4, "ceph_angle") == pytest.approx(CEPH_ANGLE, abs=1e-12)
     assert _values(t4, "ceph_distance") == pytest.approx(CEPH_DISTANCE, abs=1e-12)
     assert _values(t4, "feta24_distance") == pytest.approx(FETA_DISTANCE, abs=1e-12)
-    assert any(note == "Skipped for a target below 0.1: gamma (1 doc)." for note in t4.notes)
+    assert any(note == "Skipped for a target below 0.1: gamma · plain (1 doc)." for note in t4.notes)
     feta_columns = [c for c in t4.columns if c.subset == "feta24_distance"]
     assert feta_columns[0].subset_note == "2 measurements, 10 docs"
 

@@ -63,6 +63,7 @@ from medvision_tasks.report.paper import (
 from medvision_tasks.report.reference import CITATION, PublishedValue, load_published
 from medvision_tasks.report.runs import Run
 from medvision_tasks.report.tables import (
+    MISSING,
     SOURCE_BASELINE,
     SOURCE_PUBLISHED,
     Cell,
@@ -70,6 +71,7 @@ from medvision_tasks.report.tables import (
     Row,
     Table,
     assign_ranks,
+    mark_doc_sets,
 )
 from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE, NEAR_ZERO_TARGET
 from medvision_tasks.spacing import DEFAULT_POLICY
@@ -190,20 +192,32 @@ def _published_rows(table: Table, published: Sequence[PublishedValue]) -> list[R
     for value in published:
         if value.table != table.key or (value.subset, value.metric) not in keys:
             continue
-        row = rows.setdefault(value.model, Row(labels={"model": value.model}, source=SOURCE_PUBLISHED))
+        row = rows.setdefault(value.model, Row(labels={"model": value.model, "docs": MISSING}, source=SOURCE_PUBLISHED))
         row.cells[(value.subset, value.metric)] = Cell(value=value.value)
     return list(rows.values())
 
 
 def _headline_table(key: str, title: str, caption: str, columns: list[Column]) -> Table:
-    """A headline table (paper Tables 2-4): one ranked row per model."""
-    return Table(key=key, title=title, caption=caption, label_columns=["model"], columns=columns, ranked=True)
+    """A headline table (paper Tables 2-4): one ranked row per model, with the docs behind it."""
+    return Table(key=key, title=title, caption=caption, label_columns=["model", "docs"], columns=columns, ranked=True)
+
+
+def _system_row(system: System, records: Sequence[DocRecord]) -> Row:
+    """A row of one system whose numbers are made of ``records``: its label, doc count and doc set.
+
+    Rows are ranked together only when the docs behind their numbers are the same (:func:`.tables.assign_ranks`).
+    """
+    return Row(
+        labels={"model": system.name, "docs": f"{len(records):,}"},
+        doc_set=frozenset(doc_identity(r) for r in records) or None,
+    )
 
 
 def _ranked(table: Table, options: ReportOptions, published: Sequence[PublishedValue]) -> Table:
-    """The table with the paper's published rows when asked (``--paper``), best three marked."""
+    """The table with the paper's published rows when asked (``--paper``), doc sets lettered, best three marked."""
     if options.paper:
         table.rows += _published_rows(table, published)
+    mark_doc_sets(table)
     assign_ranks(table)
     return table
 
@@ -240,7 +254,8 @@ def table2_detection(
         if not records:
             continue
         groups = group_by(records, detection_group)
-        row = Row(labels={"model": system.name})
+        cells: dict[tuple[str, str], Cell] = {}
+        behind: list[DocRecord] = []
         for side, _ in TABLE2_SIDES:
             included = []
             for group, group_records in groups.items():
@@ -256,9 +271,11 @@ def table2_detection(
                 empty[side].append(system.name)
                 continue
             shapes[side].add((len(included), sum(len(g) for g in included)))
-            cells = _cells(included, BOX_METRICS, options, f"table2/{system.name}/{side}")
-            for metric, cell in cells.items():
-                row.cells[(side, metric)] = cell
+            behind += [r for group_records in included for r in group_records]
+            for metric, cell in _cells(included, BOX_METRICS, options, f"table2/{system.name}/{side}").items():
+                cells[(side, metric)] = cell
+        row = _system_row(system, behind)
+        row.cells = cells
         table.rows.append(row)
     averaged = []
     for side, label in TABLE2_SIDES:
@@ -316,7 +333,7 @@ def table3_tumor_lesion(
         for group, group_records in groups.items():
             if not any(r.parsed for r in group_records):
                 unanswered[group] = (system.name, len(group_records))
-        row = Row(labels={"model": system.name})
+        row = _system_row(system, [r for group_records in kept for r in group_records])
         if kept:
             cells = _cells(kept, MEASUREMENT_METRICS, options, f"table3/{system.name}/all", keep_if_defined="mre")
             row.cells = {("all", metric): cell for metric, cell in cells.items()}
@@ -336,6 +353,7 @@ def table4_angle_distance(
     """Table 4: A/D per sub-task, the weighted mean of per-measurement numbers, every plane (:mod:`.paper`)."""
     seen: set[SubTask] = set()
     per_system: dict[System, dict[SubTask, dict[PaperGroup, list[DocRecord]]]] = {}
+    counted: dict[System, list[DocRecord]] = {}
     skipped: dict[str, int] = {}
     for system, families in systems.items():
         records = _records(families, ANGLE_DISTANCE)
@@ -345,6 +363,7 @@ def table4_angle_distance(
         if near_zero:
             skipped[system.name] = near_zero
         kept = [r for r in records if not near_zero_target(r)]
+        counted[system] = kept
         per_system[system] = {
             subtask: group_by(subtask_records, measurement_group)
             for subtask, subtask_records in group_by(kept, subtask_of).items()
@@ -369,7 +388,7 @@ def table4_angle_distance(
         ],
     )
     for system, by_subtask in per_system.items():
-        row = Row(labels={"model": system.name})
+        row = _system_row(system, counted[system])
         for subtask, groups in by_subtask.items():
             cells = _cells(list(groups.values()), MEASUREMENT_METRICS, options, f"table4/{system.name}/{subtask.slug}")
             for metric, cell in cells.items():
@@ -506,17 +525,20 @@ def planes_table(
             "model only the label groups it was asked on every plane it ran enter the comparison. "
             + _ci_caption(options, "docs resampled")
         ),
-        label_columns=["model", "label groups"],
+        label_columns=["model", "label groups", "docs"],
         columns=[Column(plane, plane_label(plane), metric) for plane in all_planes for metric in metrics],
         ranked=True,
     )
     for system, (planes, kept, n_common) in compared.items():
-        row = Row(labels={"model": system.name, "label groups": str(n_common)})
+        docs = [r for plane in planes for r in kept[plane]]
+        row = _system_row(system, docs)
+        row.labels["label groups"] = str(n_common)
         for plane in planes:
             cells = _cells([kept[plane]], metrics, options, f"planes_{family}/{system.name}/{plane}")
             for metric, cell in cells.items():
                 row.cells[(plane, metric)] = cell
         table.rows.append(row)
+    mark_doc_sets(table)
     assign_ranks(table)
     return table
 
@@ -600,7 +622,7 @@ def consistency_table(runs: Sequence[Run]) -> Table:
                 table.rows.append(
                     Row(
                         labels={
-                            "model": run.model,
+                            "model": run.label,
                             "task": task.task,
                             "task metric": metric,
                             "docs": str(len(task.records)),

@@ -1,9 +1,11 @@
 """Who is compared (systems) and which docs are one doc.
 
-- A *system* is one leaderboard row: a model (as named by :mod:`.runs`) and a prompt variant
-  (plain or CoT). Its records of one family are pooled over every task and run that holds
-  them (e.g. ``medvision_detect`` and ``medvision_detect_coronal``), one record per
-  ``doc_key``: a doc evaluated twice keeps the record of the later run.
+- A *system* is one leaderboard row: what tells runs apart for a reader, the checkpoint, the
+  ``--model`` wrapper, model arguments that differ between runs of both (:mod:`.runs`), the
+  scoring protocol its records name, and the prompt (plain or CoT). Its records of one family
+  are pooled over every task and run that holds them (e.g. ``medvision_detect`` and
+  ``medvision_detect_coronal``), one record per ``doc_key``: a doc evaluated twice keeps the
+  record of the later run.
 - A *label group* of this package is one label-task of one dataset on one plane: ``(dataset,
   task_id, label, label_name, modality, plane, metric_type)``; the plane tables compare a
   system's planes over the label groups it was asked on every plane. The paper's own grouping
@@ -25,15 +27,41 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, order=True)
 class System:
-    """One leaderboard row: a model and a prompt variant."""
+    """One leaderboard row.
 
-    model: str
+    Attributes:
+        checkpoint: the checkpoint (:func:`.runs.checkpoint_of`), else the wrapper name.
+        wrapper: the ``--model`` name.
+        variant: model arguments that tell runs of this checkpoint and wrapper apart, or "".
+        protocol: the scoring protocol the records name, "" when they name none.
+        cot: the chain-of-thought prompt (else the plain one).
+    """
+
+    checkpoint: str
+    wrapper: str
+    variant: str = ""
+    protocol: str = ""
     cot: bool = False
 
     @property
     def name(self) -> str:
-        """Display name: the model, with `` · CoT`` for the chain-of-thought variant."""
-        return f"{self.model} · CoT" if self.cot else self.model
+        """The row label: ``checkpoint (wrapper) [variant] · protocol · CoT|plain``."""
+        model = self.checkpoint if self.checkpoint == self.wrapper else f"{self.checkpoint} ({self.wrapper})"
+        parts = [f"{model} [{self.variant}]" if self.variant else model]
+        if self.protocol:
+            parts.append(self.protocol)
+        parts.append("CoT" if self.cot else "plain")
+        return " · ".join(parts)
+
+    @property
+    def model(self) -> str:
+        """The model a reader counts: the checkpoint."""
+        return self.checkpoint
+
+
+def system_of(run: Run, task: TaskRun) -> System:
+    """The leaderboard row a task of a run belongs to."""
+    return System(run.checkpoint, run.model_id, run.variant, task.protocol, task.cot)
 
 
 @dataclass(frozen=True, order=True)
@@ -103,7 +131,7 @@ def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[DocRecor
     latest: dict[tuple[System, str], tuple[Run, TaskRun]] = {}
     for run in sorted(runs, key=lambda r: r.date):
         for task in run.tasks.values():
-            key = (System(run.model, task.cot), task.task)
+            key = (system_of(run, task), task.task)
             if key in latest:
                 logger.warning(
                     "MedVision: %s: task %s was read from two runs; using %s (later) over %s",

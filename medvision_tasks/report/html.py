@@ -28,7 +28,7 @@ body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; marg
 h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 2px solid #dde3ea; }
 h3 { margin-top: 1.6rem; } .sub { color: #5b6773; margin-top: 0; }
 nav ul { columns: 2; } .caption { color: #39434d; font-size: .92rem; max-width: 1100px; }
-.scroll { overflow-x: auto; } table { border-collapse: collapse; font-size: .86rem; margin: .6rem 0 .4rem; }
+.scroll { overflow-x: auto; } td.differs { background: #fde2d6; } table { border-collapse: collapse; font-size: .86rem; margin: .6rem 0 .4rem; }
 th, td { border: 1px solid #d4dbe2; padding: .25rem .45rem; } th { background: #eef2f6; font-weight: 600; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.label { white-space: nowrap; } .ci { display: block; color: #6b7785; font-size: .74rem; }
@@ -44,6 +44,10 @@ ul.notes { font-size: .84rem; color: #39434d; } figure { margin: 1rem 0; } figur
 figcaption { font-size: .88rem; color: #39434d; } details { margin: .6rem 0; } summary { cursor: pointer; font-weight: 600; }
 code { background: #f1f4f7; padding: 0 .2rem; border-radius: 3px; }
 """
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _e(text: object) -> str:
@@ -118,22 +122,75 @@ def _figure_html(title: str, path: Path) -> str:
     )
 
 
+def _simple_table(
+    head: Sequence[str], rows: Sequence[Sequence[str]], highlight: set[tuple[int, int]] = frozenset()
+) -> str:
+    """A plain table of text cells (already escaped); ``highlight`` marks ``(row, column)`` cells."""
+    header = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="label{" differs" if (i, j) in highlight else ""}">{cell}</td>' for j, cell in enumerate(row)
+        )
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    return f'<div class="scroll"><table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
 def _runs_html(report: Report) -> str:
     rows = []
     for run in report.runs:
-        tasks = ", ".join(f"{name} ({len(task.records)})" for name, task in run.tasks.items())
+        tasks = ", ".join(f"{name} ({len(task.records):,})" for name, task in run.tasks.items())
+        upstream = sorted({name for task in run.tasks.values() for name in task.upstream_tasks})
         rows.append(
-            "<tr>"
-            + "".join(
-                f'<td class="label">{_e(v)}</td>'
-                for v in (run.model, run.model_id, run.model_args or "–", run.date, tasks, run.results_path)
-            )
-            + "</tr>"
+            [
+                _e(run.label),
+                _e(run.model_id),
+                _e(run.checkpoint),
+                _e(run.protocols or "not recorded"),
+                _e(run.date),
+                _e(tasks),
+                _e(", ".join(upstream) if upstream else "–"),
+                f'<span title="{_e(run.model_args or "no model arguments")}">{_e(run.results_path)}</span>',
+            ]
         )
-    head = "".join(
-        f"<th>{h}</th>" for h in ("model", "--model", "--model_args", "date", "tasks (docs)", "results file")
+    head = (
+        "run",
+        "--model",
+        "checkpoint",
+        "protocol",
+        "date",
+        "tasks (docs)",
+        "upstream tasks",
+        "results file (hover: --model_args)",
     )
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    return _simple_table(head, rows) + _versions_html(report)
+
+
+def _versions_html(report: Report) -> str:
+    """Per run, the versions of the packages that change scores; a package whose version differs is marked."""
+    versions = [run.package_versions for run in report.runs]
+    packages = sorted({package for found in versions for package in found})
+    if not packages:
+        return "<p><em>No package versions recorded in these runs.</em></p>"
+    rows, differs = [], set()
+    for i, (run, found) in enumerate(zip(report.runs, versions)):
+        rows.append([_e(run.label), _e(run.date), *(_e(found.get(package, "–")) for package in packages)])
+    for j, package in enumerate(packages, start=2):
+        if len({found.get(package, "–") for found in versions}) > 1:
+            differs |= {(i, j) for i in range(len(rows))}
+    note = (
+        '<ul class="notes"><li>Highlighted: a package whose version differs between runs; their numbers may differ '
+        "for that reason alone.</li></ul>"
+        if differs
+        else ""
+    )
+    caption = (
+        '<p class="caption">Package versions per run: lmms-eval as its results file says; the others as the per-doc '
+        "records name them (runs whose records name none show –).</p>"
+    )
+    return "<h3>Package versions</h3>" + caption + _simple_table(["run", "date", *packages], rows, differs) + note
 
 
 def _method_html(report: Report) -> str:
@@ -228,13 +285,14 @@ def write_html(report: Report, figures: Sequence[tuple[str, Path]], path: Path) 
     body = "\n".join(
         f'<section id="{key}"><h2>{_e(title)}</h2>\n{content}</section>' for key, title, content in sections
     )
-    n_models = len({run.model for run in report.runs})
+    n_models = len({run.checkpoint for run in report.runs})
+    n_rows = len(report.systems)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>MedVision leaderboard report</title><style>{_STYLE}</style></head>
 <body><h1>MedVision leaderboard report</h1>
-<p class="sub">{n_models} model(s), {len(report.runs)} run(s); medvision-tasks {_e(__version__)}; seed {report.options.seed},
-{report.options.n_bootstrap} bootstrap resamples.</p>
+<p class="sub">{_count(n_models, "model")} in {_count(len(report.runs), "run")}, {_count(n_rows, "leaderboard row")};
+medvision-tasks {_e(__version__)}; seed {report.options.seed}, {report.options.n_bootstrap} bootstrap resamples.</p>
 {nav}
 {body}
 </body></html>
