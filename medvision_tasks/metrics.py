@@ -22,6 +22,10 @@ mre<0.1     share of all docs with relative error < 0.1            %
 
 ``mae`` and ``mre`` are NaN when no doc parsed (there is no error to average); every metric is
 NaN for an empty task.
+
+Every metric is the mean over docs of a per-doc value (:func:`doc_value`; ``None`` for a doc that
+does not count, the error of a failure), so lmms-eval's aggregation needs only those small values
+per metric key (:func:`mean_of_doc_values`), while the per-doc record is logged once.
 """
 
 from __future__ import annotations
@@ -154,6 +158,56 @@ def _score(record: DocRecord, field: str) -> float:
     return value
 
 
+def doc_value(record: DocRecord, metric: str) -> float | None:
+    """One doc's share of a task's number: the mean over docs of this is :func:`aggregate`.
+
+    Args:
+        record: a per-doc record.
+        metric: a metric of some family (:data:`medvision_tasks.families.ALL_METRICS`).
+
+    Returns:
+        In the metric's unit (percent, or the target's unit for ``mae``): the doc's score,
+        100 or 0 for ``sr`` and the ``>``/``<`` shares; ``None`` for ``mae``/``mre`` of a doc
+        that did not parse (it has no error and is left out of the mean).
+
+    Raises:
+        ValueError: unknown metric, or a parsed record without the score the metric needs.
+    """
+    if metric not in ALL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}: expected one of {sorted(ALL_METRICS)}")
+    if metric == "sr":
+        return 100.0 if record.parsed else 0.0
+    if metric in BOX_SCORES:
+        # A parse failure scores 0 and stays in the denominator.
+        return 100.0 * _score(record, metric) if record.parsed else 0.0
+    if metric == "iou>0.5":
+        return 100.0 if record.parsed and _score(record, "iou") >= _IOU_THRESHOLD else 0.0
+    if metric == "mre<0.1":
+        return 100.0 if record.parsed and _score(record, "rel_error") < _MRE_THRESHOLD else 0.0
+    if not record.parsed:
+        return None  # mae / mre: parse failures are left out of the mean
+    return _score(record, "abs_error") if metric == "mae" else 100.0 * _score(record, "rel_error")
+
+
+def mean_of_doc_values(values: Sequence[float | None], where: str = "per-doc values") -> float:
+    """The task's number from its docs' :func:`doc_value`: the mean of those that are not None.
+
+    Returns:
+        NaN when no value is left (no docs, or ``mae``/``mre`` with no parsed doc).
+
+    Raises:
+        ValueError: a value that is neither None nor a finite number (names ``where`` and the index).
+    """
+    kept = []
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{where} #{index}: expected a finite number or null, got {value!r}")
+        kept.append(float(value))
+    return float(np.mean(kept)) if kept else float("nan")
+
+
 def aggregate(records: Sequence[DocRecord], metric: str) -> float:
     """One task-level number from the per-doc records (definitions in the module docstring).
 
@@ -172,26 +226,4 @@ def aggregate(records: Sequence[DocRecord], metric: str) -> float:
     """
     if metric not in ALL_METRICS:
         raise ValueError(f"unknown metric {metric!r}: expected one of {sorted(ALL_METRICS)}")
-    if len(records) == 0:
-        return float("nan")
-    n_docs = len(records)
-
-    if metric == "sr":
-        return 100.0 * sum(record.parsed for record in records) / n_docs
-    if metric in BOX_SCORES:
-        # A parse failure scores 0 and stays in the denominator.
-        scores = [_score(record, metric) if record.parsed else 0.0 for record in records]
-        return 100.0 * float(np.mean(scores))
-    if metric == "iou>0.5":
-        hits = sum(record.parsed and _score(record, "iou") >= _IOU_THRESHOLD for record in records)
-        return 100.0 * hits / n_docs
-    if metric == "mre<0.1":
-        hits = sum(record.parsed and _score(record, "rel_error") < _MRE_THRESHOLD for record in records)
-        return 100.0 * hits / n_docs
-
-    # mae / mre: parse failures are left out of the mean.
-    field, scale = ("abs_error", 1.0) if metric == "mae" else ("rel_error", 100.0)
-    errors = [_score(record, field) for record in records if record.parsed]
-    if not errors:
-        return float("nan")
-    return scale * float(np.mean(errors))
+    return mean_of_doc_values([doc_value(record, metric) for record in records])

@@ -1,10 +1,12 @@
 """The per-doc record: what one model answer to one doc scored, with everything needed to group it.
 
 It is the contract between lmms-eval and ``medvision-tasks report``: ``process_results``
-(:func:`medvision_tasks.utils.score_response`) returns :meth:`DocRecord.to_dict` under every
-metric key of the task; lmms-eval hands those dicts to the task's aggregation hooks and, with
-``--log_samples``, writes them on every samples line; the aggregation hooks and the report read
-them back with :meth:`DocRecord.from_dict`, the one place a malformed record is caught.
+(:func:`medvision_tasks.utils.score_response`) returns :meth:`DocRecord.to_dict` once, under
+:data:`RECORD_KEY`, and under each metric key only the doc's number for that metric
+(:func:`medvision_tasks.metrics.doc_value`), which is all lmms-eval's aggregation needs; with
+``--log_samples`` lmms-eval writes the record once per samples line, and the report reads it
+back with :meth:`DocRecord.from_dict`, the one place a malformed record is caught (samples of
+older runs carry the record under every metric key; the report reads those too).
 :func:`medvision_tasks.metrics.aggregate` scores a list of records.
 
 Sizes follow docs/ARCHITECTURE.md: ``(H, W)`` in pixels, pixel sizes ``(ph, pw)`` in mm. Boxes

@@ -121,7 +121,8 @@ def test_negative_angle_or_distance_is_a_parse_failure(data_dir, task_manager):
 def test_sample_lines_carry_what_a_per_label_report_needs(data_dir, task_manager):
     results = evaluate(ScriptedModel(perfect_answer), ["medvision_tl", "medvision_detect_sagittal"], task_manager)
     line = results["samples"]["medvision_tl"][0]
-    record = line["mae"]
+    record = line["medvision_record"]
+    assert line["mae"] == pytest.approx(record["abs_error"])  # each metric key: the doc's number only
     assert record["dataset"] == "Phantom"
     assert record["label_name"] == "tumor"
     assert record["plane"] == "axial"
@@ -130,7 +131,7 @@ def test_sample_lines_carry_what_a_per_label_report_needs(data_dir, task_manager
     assert record["prediction"] == pytest.approx(record["target"])
     assert record["abs_error"] == pytest.approx(0.0, abs=1e-6)
     json.dumps(line)  # the whole line is JSON-serialisable for --log_samples
-    detection = results["samples"]["medvision_detect_sagittal"][0]["iou"]
+    detection = results["samples"]["medvision_detect_sagittal"][0]["medvision_record"]
     assert detection["plane"] == "sagittal"
     # Sagittal slice 8: 30 x 20 pixels, box rows 6..20, cols 4..11 (inclusive) -> 15 * 8 / 600.
     assert detection["box_area_fraction"] == pytest.approx(15 * 8 / 600)

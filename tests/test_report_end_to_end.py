@@ -23,6 +23,8 @@ from lmms_eval.tasks import TaskManager
 from medvision_tasks import utils
 from medvision_tasks.cli import task_folder
 from medvision_tasks.documents import sample_dir
+from medvision_tasks.families import FAMILIES
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report import main
 from tests.helpers.scripted_model import ScriptedModel, perfect_answer
 
@@ -87,7 +89,7 @@ def lmms_numbers(runs: Path) -> dict[tuple[str, str, str], float]:
         data = json.loads(path.read_text())
         for task in TASKS:
             for key, value in data["results"][task].items():
-                if key.endswith(",none") and "_stderr" not in key:
+                if key.endswith(",none") and "_stderr" not in key and not key.startswith("medvision_record"):
                     numbers[(data["config"]["model"], task, key[: -len(",none")])] = value
     return numbers
 
@@ -147,6 +149,23 @@ def test_table3_is_the_weighted_mean_of_per_label_numbers(runs, report_dir):
         }
         for metric, value in expected.items():
             assert table3[(model, metric)] == pytest.approx(value, rel=1e-12), (model, metric)
+
+
+def test_each_samples_line_holds_the_record_once_and_a_number_per_metric(runs):
+    for path in runs.rglob("*_samples_*.jsonl"):
+        task = path.stem.split("_samples_", 1)[1]
+        metrics = FAMILIES[DocRecord.from_dict(json.loads(path.read_text().splitlines()[0])["medvision_record"]).family]
+        for line in path.read_text().splitlines():
+            data = json.loads(line)
+            records = [key for key, value in data.items() if isinstance(value, dict)]
+            assert records == ["medvision_record"], (task, records)
+            for metric in metrics.metrics:
+                assert data[metric] is None or isinstance(data[metric], float), (task, metric, data[metric])
+    # lmms-eval lists the record key in its results with nothing to show (no aggregation), and no table row
+    for path in runs.rglob("*_results.json"):
+        results = json.loads(path.read_text())["results"]
+        for task in TASKS:
+            assert results[task]["medvision_record,none"] == []
 
 
 def test_scripted_failures_show_in_success_rate_and_random_answers_always_parse(runs):

@@ -3,7 +3,8 @@
 The files follow lmms-eval 0.7.3 (``loggers/evaluation_tracker.py``): per model a folder with
 ``<date>_results.json`` (``results[task]["<metric>,none"]``, ``config.model``,
 ``config.model_args``) and ``<date>_samples_<task>.jsonl`` whose lines carry the per-doc record
-(docs/ARCHITECTURE.md) under every metric key.
+(docs/ARCHITECTURE.md) once under ``medvision_record`` with a number per metric key, or, as runs
+made before that layout did, under every metric key (``layout="per_metric"``).
 
 Per-doc scores are chosen so that every table value is a short sum worked out by hand in the
 comments (``EXPECTED_*``); nothing here calls the code under test.
@@ -14,7 +15,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers.records import detection_record, measurement_record
+from medvision_tasks.metrics import doc_value
+from medvision_tasks.record import RECORD_KEY
+from tests.helpers.records import detection_record, measurement_record, typed
 
 DETECTION_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
 MEASUREMENT_METRICS = ("mae", "mre", "sr", "mre<0.1")
@@ -32,11 +35,14 @@ def write_run(
     date: str,
     tasks: dict[str, tuple[list[dict], dict[str, float]]],
     folder: str | None = None,
+    layout: str = "once",
 ) -> Path:
     """Write one run like lmms-eval: ``root/<folder>/<date>_results.json`` and samples files.
 
     Args:
         tasks: task name -> (records, {metric: value as lmms-eval would report it}).
+        layout: ``once`` (the record under ``medvision_record``, a number per metric key) or
+            ``per_metric`` (older runs: the record under every metric key).
     """
     run_dir = root / (folder if folder is not None else model)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -57,7 +63,12 @@ def write_run(
                     "doc_hash": "h",
                     "input": "prompt",
                 }
-                line.update({metric: record for metric in metrics})
+                if layout == "per_metric":
+                    line.update({metric: record for metric in metrics})
+                else:
+                    (typed_record,) = typed([record])
+                    line.update({metric: doc_value(typed_record, metric) for metric in metrics})
+                    line[RECORD_KEY] = record
                 handle.write(json.dumps(line) + "\n")
     data = {
         "results": results,
@@ -204,7 +215,7 @@ def alpha_ad() -> list[dict]:
 ALPHA_AD_REPORTED = {"mae": 6.8, "mre": 19.6, "sr": 100 * 5 / 6, "mre<0.1": 100 * 2 / 6}
 
 
-def write_fixture_runs(root: Path) -> Path:
+def write_fixture_runs(root: Path, layout: str = "once") -> Path:
     """Two models in one output folder, like ``lmms-eval --output_path root`` twice."""
     write_run(
         root,
@@ -217,9 +228,15 @@ def write_fixture_runs(root: Path) -> Path:
             "medvision_tl": (alpha_tl(), ALPHA_TL_REPORTED),
             "medvision_ad": (alpha_ad(), ALPHA_AD_REPORTED),
         },
+        layout=layout,
     )
     write_run(
-        root, "beta", "", "2026-01-02T10-00-00.000000", {"medvision_detect": (beta_detection(), BETA_DETECT_REPORTED)}
+        root,
+        "beta",
+        "",
+        "2026-01-02T10-00-00.000000",
+        {"medvision_detect": (beta_detection(), BETA_DETECT_REPORTED)},
+        layout=layout,
     )
     return root
 

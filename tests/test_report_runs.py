@@ -31,6 +31,18 @@ def test_reads_every_run_below_the_folder(tmp_path):
     assert alpha.date == "2026-01-01T10-00-00.000000"
 
 
+def test_older_samples_with_the_record_under_every_metric_key_read_the_same(tmp_path):
+    from medvision_tasks.report.build import ReportOptions, build_report
+    from medvision_tasks.report.tables import tables_to_csv
+
+    new = read_runs([write_fixture_runs(tmp_path / "new")], progress=False)
+    old = read_runs([write_fixture_runs(tmp_path / "old", layout="per_metric")], progress=False)
+    assert [t.record_per_metric for r in old for t in r.tasks.values()] == [True] * 5
+    assert [t.record_per_metric for r in new for t in r.tasks.values()] == [False] * 5
+    options = ReportOptions(n_bootstrap=30)
+    assert tables_to_csv(build_report(new, options).tables) == tables_to_csv(build_report(old, options).tables)
+
+
 def test_a_model_folder_or_a_results_file_works_as_well(tmp_path):
     root = write_fixture_runs(tmp_path)
     assert [r.model for r in read_runs([root / "beta"], progress=False)] == ["beta"]
