@@ -39,6 +39,8 @@ from medvision_tasks.families import ALL_METRICS
 from medvision_tasks.record import BOX_SCORES, DocRecord
 
 LOWER_IS_BETTER = frozenset({"mae", "mre"})
+OVER_PARSED_DOCS = frozenset({"mae", "mre"})
+"""Metrics averaged over the parsed docs only; every other metric is a mean over all docs of a task."""
 
 _IOU_THRESHOLD = 0.5
 _MRE_THRESHOLD = 0.1

@@ -113,6 +113,31 @@ def test_known_errors_aggregate_to_hand_computed_values(data_dir, task_manager):
     assert metric(results, "medvision_ad_cot", "mre<0.1") == 0.0
 
 
+def test_the_medvision_group_row_pools_its_subtasks_by_size(data_dir, task_manager):
+    from lmms_eval.utils import make_table
+
+    garbage_key = "Phantom/01/volumes/phantom.nii.gz#2:9/"
+
+    def script(doc, prompt):
+        return "no idea" if doc["doc_key"].startswith(garbage_key) else perfect_answer(doc, prompt)
+
+    results = evaluate(ScriptedModel(script), ["medvision"], task_manager)
+    group = results["results"]["medvision"]
+    sizes = {task: len(results["samples"][task]) for task in BASE_TASKS}
+    # Means over all docs pooled by size: SR over every doc of the six subtasks, IoU over both detection tasks.
+    total = sum(sizes.values())
+    expected_sr = sum(sizes[t] * metric(results, t, "sr") for t in BASE_TASKS) / total
+    assert group["sr,none"] == pytest.approx(expected_sr)
+    detect = ("medvision_detect", "medvision_detect_cot")
+    expected_iou = sum(sizes[t] * metric(results, t, "iou") for t in detect) / sum(sizes[t] for t in detect)
+    assert group["iou,none"] == pytest.approx(expected_iou)
+    assert 0.0 < expected_iou < 100.0 and 0.0 < expected_sr < 100.0
+    assert "mae,none" not in group and "mre,none" not in group  # means over parsed docs: not pooled by size
+    printed = make_table(results, "groups")
+    (row,) = [line for line in printed.splitlines() if line.startswith("|medvision") and "|sr" in line]
+    assert f"{expected_sr:.4f}" in row
+
+
 def test_negative_angle_or_distance_is_a_parse_failure(data_dir, task_manager):
     results = evaluate(ScriptedModel(lambda doc, prompt: "<answer>-5.0</answer>"), ["medvision_ad_cot"], task_manager)
     assert metric(results, "medvision_ad_cot", "sr") == 0.0
