@@ -174,16 +174,23 @@ def _cells(
     }
 
 
-def _group_list(groups: Mapping[PaperGroup, Sequence[DocRecord]]) -> str:
-    """``name (n docs), ...`` of some groups."""
-    return ", ".join(f"{group.name} ({_count(len(records), 'doc')})" for group, records in sorted(groups.items()))
+NOTE_ITEMS = 12
+"""A note lists at most this many groups, then says how many more there are and where to find them."""
+
+
+def _listed(items: Sequence[str], where: str, separator: str = ", ") -> str:
+    """``a, b, c`` of the first :data:`NOTE_ITEMS` items, then ``and N more (<where>)``."""
+    shown = separator.join(items[:NOTE_ITEMS])
+    hidden = len(items) - NOTE_ITEMS
+    return shown if hidden <= 0 else f"{shown}{separator}and {hidden:,} more ({where})"
 
 
 def _not_in_map_note(groups: Mapping[PaperGroup, Sequence[DocRecord]], where: str) -> list[str]:
-    unmapped = {g: rs for g, rs in groups.items() if not g.in_upstream_map}
+    unmapped = [f"{g.name} ({_count(len(rs), 'doc')})" for g, rs in sorted(groups.items()) if not g.in_upstream_map]
     if not unmapped:
         return []
-    return [f"Labels not in upstream's label maps (upstream stops on them), {where}: {_group_list(unmapped)}."]
+    listed = _listed(unmapped, "marked * in the per-group table")
+    return [f"Labels not in upstream's label maps (upstream stops on them), {where}: {listed}."]
 
 
 def _published_rows(table: Table, published: Sequence[PublishedValue]) -> list[Row]:
@@ -286,16 +293,18 @@ def table2_detection(
             averaged.append(f"{label}: {note}")
     if averaged:
         table.notes.append("Averaged over " + "; ".join(averaged) + ".")
+    with_records = [s for s, f in systems.items() if _records(f, DETECTION, IN_DISTRIBUTION_PLANE)]
     for side, label in TABLE2_SIDES:
         if empty[side]:
+            who = "any model" if len(empty[side]) == len(with_records) > 1 else ", ".join(empty[side])
             table.notes.append(
-                f"{label}: no region left for {', '.join(empty[side])} (every {label.lower()} region of its axial "
-                f"docs is left out, or it has none), so its cells are empty; the paper's rule has no fallback."
+                f"{label}: no region left for {who} (every {label.lower()} region of its axial docs is left out, or "
+                "it has none), so the cells are empty; the paper's rule has no fallback (--min-group-docs 0 shows "
+                "every region, as a number that is not the paper's)."
             )
     if left_out:
-        listed = "; ".join(
-            f"{group.name} ({_count(n, 'doc')}: {reason})" for group, (reason, n) in sorted(left_out.items())
-        )
+        items = [f"{group.name} ({_count(n, 'doc')}: {reason})" for group, (reason, n) in sorted(left_out.items())]
+        listed = _listed(items, "the Table 2 column of the per-group detection table", "; ")
         table.notes.append(f"Left out of Table 2: {listed}.")
     if minimum != MINIMUM_GROUP_SIZE:
         table.notes.append(
@@ -321,7 +330,7 @@ def table3_tumor_lesion(
         ),
         [Column("all", "", metric) for metric in MEASUREMENT_METRICS],
     )
-    unanswered: dict[PaperGroup, tuple[str, int]] = {}
+    unanswered: dict[str, list[str]] = {}
     seen: dict[PaperGroup, list[DocRecord]] = {}
     for system, families in systems.items():
         records = _records(families, TUMOR_LESION, IN_DISTRIBUTION_PLANE)
@@ -330,19 +339,18 @@ def table3_tumor_lesion(
         groups = group_by(records, tl_group)
         seen.update(groups)
         kept = [rs for rs in groups.values() if any(r.parsed for r in rs)]
-        for group, group_records in groups.items():
-            if not any(r.parsed for r in group_records):
-                unanswered[group] = (system.name, len(group_records))
+        silent = [f"{g.name} ({_count(len(rs), 'doc')})" for g, rs in groups.items() if not any(r.parsed for r in rs)]
+        if silent:
+            every = f"every group ({_count(len(groups), 'group')}, {_count(len(records), 'doc')})"
+            unanswered[system.name] = silent if kept else [every]
         row = _system_row(system, [r for group_records in kept for r in group_records])
         if kept:
             cells = _cells(kept, MEASUREMENT_METRICS, options, f"table3/{system.name}/all", keep_if_defined="mre")
             row.cells = {("all", metric): cell for metric, cell in cells.items()}
         table.rows.append(row)
-    if unanswered:
-        listed = "; ".join(
-            f"{group.name} for {name} ({_count(n, 'doc')})" for group, (name, n) in sorted(unanswered.items())
-        )
-        table.notes.append(f"Left out of every number, SR included (no parsed answer, as upstream): {listed}.")
+    for name, groups_left_out in unanswered.items():
+        listed = _listed(groups_left_out, "the per-group T/L table")
+        table.notes.append(f"Left out of {name}'s numbers, SR included (no parsed answer, as upstream): {listed}.")
     table.notes.extend(_not_in_map_note(seen, "grouped under their own name"))
     return _ranked(table, options, published)
 
@@ -459,7 +467,9 @@ def per_label_table(
         label_columns=["group", "datasets", "model", "docs", *(["Table 2"] if family == DETECTION else [])],
         columns=[Column("all", "", metric) for metric in metrics],
     )
-    ordered = sorted(by_group.items(), key=lambda kv: (_plane_rank(kv[1][0][1][0].plane), kv[0]))
+    # Detection and T/L groups are per plane (axial first); an A/D measurement pools its planes.
+    per_plane = family != ANGLE_DISTANCE
+    ordered = sorted(by_group.items(), key=lambda kv: (_plane_rank(kv[1][0][1][0].plane) if per_plane else 0, kv[0]))
     for group, entries in ordered:
         for system, records in entries:
             labels = {

@@ -121,7 +121,7 @@ def write_report(args: argparse.Namespace) -> list[Path]:
             )
         else:
             figures = draw_all(report, out / "plots")
-            written += [path for _, path in figures]
+            written += [figure.path for figure in figures]
     from medvision_tasks.report.html import write_html
 
     page = write_html(report, figures, out / "report.html")
@@ -129,7 +129,7 @@ def write_report(args: argparse.Namespace) -> list[Path]:
     if args.screenshot:
         from medvision_tasks.report.screenshot import screenshot
 
-        written.append(screenshot(page, out / "report.png"))
+        written.append(screenshot(page, out / "report.png").path)
     return written
 
 

@@ -9,6 +9,7 @@ import base64
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
@@ -21,6 +22,17 @@ from medvision_tasks.chance import (
 )
 from medvision_tasks.report.build import Report
 from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PUBLISHED, Cell, Column, Table, format_value
+from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE
+
+
+@dataclass
+class FigureFile:
+    """A saved figure of the page: title, PNG path, notes for its caption (:func:`.plots.draw_all`)."""
+
+    title: str
+    path: Path
+    notes: list[str] = field(default_factory=list)
+
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem auto; max-width: 1500px;
@@ -114,11 +126,12 @@ def table_html(table: Table) -> str:
     return "\n".join(parts)
 
 
-def _figure_html(title: str, path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+def _figure_html(figure: FigureFile) -> str:
+    data = base64.b64encode(figure.path.read_bytes()).decode("ascii")
+    notes = "".join(f"<br>{_e(note)}" for note in figure.notes)
     return (
-        f'<figure><img alt="{_e(title)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{_e(title)} (<code>{_e(path.name)}</code>)</figcaption></figure>"
+        f'<figure><img alt="{_e(figure.title)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{_e(figure.title)} (<code>{_e(figure.path.name)}</code>){notes}</figcaption></figure>"
     )
 
 
@@ -195,30 +208,37 @@ def _versions_html(report: Report) -> str:
 
 def _method_html(report: Report) -> str:
     o = report.options
+    rule = "the paper's rule" if o.min_group_docs == MINIMUM_GROUP_SIZE else "not the paper's 50"
     items = [
         (
-            "Every number is <code>medvision_tasks.metrics.aggregate</code> of per-doc records read from the lmms-eval "
-            "samples files, or a sample-weighted mean of such numbers over label groups; the check table at the end "
-            "compares each task with the number lmms-eval wrote."
+            "Tables 2-4 aggregate as the MedVision benchmark's summarizers do (<code>medvision_tasks/report/paper.py"
+            "</code>): per-group numbers from the per-doc records, then means over groups weighted by their docs. "
+            "Every per-group number is a mean over docs of the per-doc values lmms-eval aggregates; the check table "
+            "at the end compares each task with the number lmms-eval wrote."
         ),
         (
-            f"Table 2: a label is tumor/lesion when its name says tumor, lesion or metastatic; each subset averages its label "
-            f"groups of at least {o.min_group_docs} docs, weighted by docs. When every group of a subset is smaller, all are "
-            "used and the number is marked †."
+            "Table 2: docs pooled across datasets into the benchmark's regions (upstream's label_map_regroup, "
+            "e.g. 'Liver @ CT (A)'); miscellaneous/others regions and regions under "
+            f"{o.min_group_docs} docs ({rule}) left out, with no fallback; a region is tumor/lesion when its name "
+            "says tumor, lesion or metastatic. Table 3: groups of upstream's label_map_rename, those without a parsed "
+            "answer left out of every number. Table 4: one group per measurement, planes pooled, targets below 0.1 "
+            "skipped."
         ),
         (
             "Marks 1-3 (🥇🥈🥉 in Markdown): best three per column on the value as shown (ties share a rank, "
-            "the next is skipped), lower is better for MAE and MRE; SR is not ranked (as in the paper); published "
-            "rows are ranked among themselves."
+            "the next is skipped), lower is better for MAE and MRE; SR is not ranked (as in the paper); a score shown "
+            "as 0 gets no mark; rows are ranked only against rows on the same docs; published rows are ranked among "
+            "themselves."
         ),
         (
-            f"Intervals: 95 % percentile bootstrap, {o.n_bootstrap} resamples, seed {o.seed}, docs resampled within each "
-            "label group (Table 2) or within the subset."
+            f"Intervals: 95 % percentile bootstrap, {o.n_bootstrap} resamples, seed {o.seed}, docs resampled within "
+            "each group, so the weights stay fixed."
         ),
         (
-            "Random baselines: boxes with two distinct column edges drawn uniformly without replacement from 0..W and two "
-            f"row edges from 0..H ({o.random_draws} per doc in the box-size table); the <code>medvision_random</code> model "
-            f"draws such a box, T/L major axis U{list(TL_MAJOR_RANGE_MM)} mm with minor = major × U{list(TL_MINOR_FRACTION_RANGE)}, "
+            f"Random boxes: the benchmark's random model, width uniform in 1..W then left edge uniform in 0..W-w (rows "
+            f"likewise), {o.random_draws} boxes per doc in the box-size table with their scores averaged per doc, "
+            f"seeded (the benchmark's were not). The <code>medvision_random</code> model answers the first such box, "
+            f"T/L major axis U{list(TL_MAJOR_RANGE_MM)} mm with minor = major × U{list(TL_MINOR_FRACTION_RANGE)}, "
             f"distances U{list(DISTANCE_RANGE_MM)} mm, angles U{list(ANGLE_RANGE_DEGREES)} degrees."
         ),
         "Planes: axial is in-distribution; coronal and sagittal test plane out-of-distribution generalisation.",
@@ -226,55 +246,49 @@ def _method_html(report: Report) -> str:
     return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
 
 
-def write_html(report: Report, figures: Sequence[tuple[str, Path]], path: Path) -> Path:
+OPEN_TABLE_ROWS = 60
+"""Tables of at most this many rows are shown open; longer ones fold into a summary line."""
+
+
+def _folded(table: Table) -> str:
+    """A long table folded into a summary line (open when short)."""
+    is_open = " open" if len(table.rows) <= OPEN_TABLE_ROWS else ""
+    summary = f"{table.title} ({_count(len(table.rows), 'row')})"
+    return f"<details{is_open}><summary>{_e(summary)}</summary>{table_html(table)}</details>"
+
+
+def write_html(report: Report, figures: Sequence[FigureFile], path: Path) -> Path:
     """Write the page and return its path.
 
     Args:
         report: a :class:`.build.Report`.
-        figures: ``(title, png path)`` pairs from :func:`.plots.draw_all`.
+        figures: from :func:`.plots.draw_all`.
         path: the HTML file to write.
     """
-    figures_by_name = {p.stem: (t, p) for t, p in figures}
+    by_name = {figure.path.stem: figure for figure in figures}
+
+    def figures_of(*names: str) -> str:
+        return "\n".join(_figure_html(by_name[name]) for name in names if name in by_name)
+
     sections: list[tuple[str, str, str]] = []
     sections.append(("runs", "Runs read", _runs_html(report)))
     sections.append(
         ("leaderboard", "Leaderboard (paper Tables 2-4)", "\n".join(table_html(t) for t in report.headline))
     )
-    figure3 = [
-        figures_by_name[k] for k in ("per_label_detection", "per_label_tl", "per_label_ad") if k in figures_by_name
-    ]
+    figure3 = figures_of("per_label_detection", "per_label_tl", "per_label_ad")
     if figure3:
-        sections.append(
-            (
-                "per-label-figures",
-                "Per-label performance (paper Figure 3)",
-                "\n".join(_figure_html(t, p) for t, p in figure3),
-            )
-        )
+        sections.append(("per-label-figures", "Per-group performance (paper Figure 3)", figure3))
     if report.per_label:
-        body = "\n".join(
-            f"<details><summary>{_e(t.title)}</summary>{table_html(t)}</details>" for t in report.per_label
-        )
-        sections.append(("per-label", "Per-label tables", body))
+        sections.append(("per-label", "Per-group tables", "\n".join(_folded(t) for t in report.per_label)))
     if report.planes:
         sections.append(("planes", "In-distribution vs plane OOD", "\n".join(table_html(t) for t in report.planes)))
     if report.box_size is not None:
-        body = ""
-        if "box_size" in figures_by_name:
-            body += _figure_html(*figures_by_name["box_size"])
-        body += table_html(report.box_size)
-        sections.append(("box-size", "Detection by box size", body))
-    errors = [figures_by_name[k] for k in ("errors_detection", "errors_tl", "errors_ad") if k in figures_by_name]
+        sections.append(("box-size", "Detection by box size", figures_of("box_size") + _folded(report.box_size)))
+    errors = figures_of("errors_detection", "errors_tl", "errors_ad")
     if errors:
-        sections.append(("errors", "Error distributions", "\n".join(_figure_html(t, p) for t, p in errors)))
+        sections.append(("errors", "Error distributions", errors))
     if report.consistency is not None:
-        sections.append(
-            (
-                "check",
-                "Check against lmms-eval",
-                f"<details><summary>{_e(report.consistency.title)}</summary>{table_html(report.consistency)}</details>",
-            )
-        )
+        sections.append(("check", "Check against lmms-eval", _folded(report.consistency)))
     sections.append(("method", "How the numbers are made", _method_html(report)))
 
     nav = (

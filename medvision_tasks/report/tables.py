@@ -84,8 +84,14 @@ class Column:
 
     @property
     def metric_label(self) -> str:
-        """Short metric name as in the paper (R, P, F1, IoU, ...)."""
-        return METRIC_LABELS.get(self.metric, self.metric)
+        """Short metric name as in the paper (R, P, F1, IoU, ...); thresholds as upstream writes them (``F1>0.7``)."""
+        if self.metric in METRIC_LABELS:
+            return METRIC_LABELS[self.metric]
+        for sign in (">", "<"):
+            name, found, threshold = self.metric.partition(sign)
+            if found and name in METRIC_LABELS:
+                return f"{METRIC_LABELS[name]}{sign}{threshold}"
+        return self.metric
 
     @property
     def key(self) -> tuple[str, str]:
