@@ -16,8 +16,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-from lmms_eval import evaluator as lmms_eval_evaluator
-from lmms_eval.loggers import EvaluationTracker
 from lmms_eval.tasks import TaskManager
 
 from medvision_tasks import utils
@@ -26,6 +24,7 @@ from medvision_tasks.documents import sample_dir
 from medvision_tasks.families import FAMILIES
 from medvision_tasks.record import DocRecord
 from medvision_tasks.report import main
+from tests.helpers.lmms_runs import run_lmms_eval
 from tests.helpers.scripted_model import ScriptedModel, perfect_answer
 
 TASKS = ["medvision_detect", "medvision_detect_cot", "medvision_detect_coronal", "medvision_tl", "medvision_ad_cot"]
@@ -40,33 +39,14 @@ def flaky_answer(doc, prompt):
     return perfect_answer(doc, prompt)
 
 
-def run_lmms_eval(model, model_args: str, out: Path, date: str, task_manager: TaskManager) -> Path:
-    tracker = EvaluationTracker(output_path=str(out))
-    results = lmms_eval_evaluator.simple_evaluate(
-        model=model,
-        model_args=model_args,
-        tasks=TASKS,
-        task_manager=task_manager,
-        bootstrap_iters=0,
-        log_samples=True,
-        evaluation_tracker=tracker,
-        datetime_str=date,
-    )
-    samples = results.pop("samples")
-    tracker.save_results_aggregated(results=results, samples=samples, datetime_str=date)
-    for task_name in results["configs"]:
-        tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
-    return out
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.delenv("MEDVISION_DATA_DIR", raising=False)
     utils.SLICES.clear()
     root = tmp_path_factory.mktemp("runs")
     task_manager = TaskManager(include_path=task_folder(), include_defaults=False)
-    run_lmms_eval(ScriptedModel(flaky_answer), "", root / "scripted", "2026-01-01T00-00-00", task_manager)
-    run_lmms_eval("medvision_random", "seed=0", root / "random", "2026-01-01T00-00-01", task_manager)
+    run_lmms_eval(ScriptedModel(flaky_answer), "", root / "scripted", "2026-01-01T00-00-00", task_manager, TASKS)
+    run_lmms_eval("medvision_random", "seed=0", root / "random", "2026-01-01T00-00-01", task_manager, TASKS)
     return root
 
 

@@ -684,6 +684,44 @@ def stated_geometry_notes(systems: Mapping[System, Mapping[str, list[DocRecord]]
     return notes
 
 
+RUN_COLUMNS = ("run", "--model", "checkpoint", "protocol", "date", "tasks (docs)", "upstream tasks", "results file")
+
+
+def runs_overview(runs: Sequence[Run]) -> list[list[str]]:
+    """One row of :data:`RUN_COLUMNS` per run: what it ran, with what, and from which file."""
+    rows = []
+    for run in runs:
+        tasks = ", ".join(f"{name} ({len(task.records):,})" for name, task in run.tasks.items())
+        upstream = sorted({name for task in run.tasks.values() for name in task.upstream_tasks})
+        rows.append(
+            [
+                run.label,
+                run.model_id,
+                run.checkpoint,
+                run.protocols or "not recorded",
+                run.date,
+                tasks,
+                ", ".join(upstream) if upstream else MISSING,
+                str(run.results_path),
+            ]
+        )
+    return rows
+
+
+def versions_overview(runs: Sequence[Run]) -> tuple[list[str], list[list[str]], set[str]]:
+    """Per run the versions of the packages that change scores.
+
+    Returns:
+        The packages (columns after ``run`` and ``date``), one row per run, and the packages whose
+        version differs between runs.
+    """
+    found = [run.package_versions for run in runs]
+    packages = sorted({package for versions in found for package in versions})
+    rows = [[run.label, run.date, *(versions.get(p, MISSING) for p in packages)] for run, versions in zip(runs, found)]
+    differing = {p for p in packages if len({versions.get(p, MISSING) for versions in found}) > 1}
+    return packages, rows, differing
+
+
 def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> Report:
     """All tables of the report for the given runs.
 

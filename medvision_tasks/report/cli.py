@@ -9,10 +9,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from medvision_tasks import messages
-from medvision_tasks.report.build import ReportOptions, build_report
+from medvision_tasks.report.build import (
+    RUN_COLUMNS,
+    Report,
+    ReportOptions,
+    build_report,
+    runs_overview,
+    versions_overview,
+)
 from medvision_tasks.report.paper import RANDOM_BOX_DRAWS
 from medvision_tasks.report.runs import ReportInputError, read_runs
 from medvision_tasks.report.tables import tables_to_csv, to_csv, to_markdown
@@ -84,6 +92,24 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return parser
 
 
+def _markdown_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(head), line(["---"] * len(head)), *(line(row) for row in rows)]) + "\n"
+
+
+def runs_markdown(report: Report) -> str:
+    """The runs read and their package versions, as Markdown (the HTML page shows the same)."""
+    text = "### Runs read\n\n" + _markdown_table(RUN_COLUMNS, runs_overview(report.runs))
+    packages, rows, differing = versions_overview(report.runs)
+    if packages:
+        text += "\n### Package versions\n\n" + _markdown_table(["run", "date", *packages], rows)
+        if differing:
+            text += f"\n- Versions differ between runs for: {', '.join(sorted(differing))}.\n"
+    return text + "\n"
+
+
 def write_report(args: argparse.Namespace) -> list[Path]:
     """Read the runs, compute the tables and write every output; returns the files written."""
     runs = read_runs(args.run_dirs, progress=False if args.quiet else None)
@@ -108,7 +134,8 @@ def write_report(args: argparse.Namespace) -> list[Path]:
     all_csv.write_text(tables_to_csv(report.tables), encoding="utf-8")
     markdown = out / "report.md"
     markdown.write_text(
-        "# MedVision leaderboard report\n\n" + "\n".join(to_markdown(t) for t in report.tables), encoding="utf-8"
+        "# MedVision leaderboard report\n\n" + runs_markdown(report) + "\n".join(to_markdown(t) for t in report.tables),
+        encoding="utf-8",
     )
     written += [all_csv, markdown]
     figures = []

@@ -20,7 +20,7 @@ from medvision_tasks.chance import (
     TL_MAJOR_RANGE_MM,
     TL_MINOR_FRACTION_RANGE,
 )
-from medvision_tasks.report.build import Report
+from medvision_tasks.report.build import RUN_COLUMNS, Report, runs_overview, versions_overview
 from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PUBLISHED, Cell, Column, Table, format_value
 from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE
 
@@ -152,58 +152,31 @@ def _simple_table(
 
 
 def _runs_html(report: Report) -> str:
-    rows = []
-    for run in report.runs:
-        tasks = ", ".join(f"{name} ({len(task.records):,})" for name, task in run.tasks.items())
-        upstream = sorted({name for task in run.tasks.values() for name in task.upstream_tasks})
-        rows.append(
-            [
-                _e(run.label),
-                _e(run.model_id),
-                _e(run.checkpoint),
-                _e(run.protocols or "not recorded"),
-                _e(run.date),
-                _e(tasks),
-                _e(", ".join(upstream) if upstream else "–"),
-                f'<span title="{_e(run.model_args or "no model arguments")}">{_e(run.results_path)}</span>',
-            ]
-        )
-    head = (
-        "run",
-        "--model",
-        "checkpoint",
-        "protocol",
-        "date",
-        "tasks (docs)",
-        "upstream tasks",
-        "results file (hover: --model_args)",
-    )
+    rows = [[_e(value) for value in row] for row in runs_overview(report.runs)]
+    for run, row in zip(report.runs, rows):
+        row[-1] = f'<span title="{_e(run.model_args or "no model arguments")}">{row[-1]}</span>'
+    head = [*RUN_COLUMNS[:-1], f"{RUN_COLUMNS[-1]} (hover: --model_args)"]
     return _simple_table(head, rows) + _versions_html(report)
 
 
 def _versions_html(report: Report) -> str:
     """Per run, the versions of the packages that change scores; a package whose version differs is marked."""
-    versions = [run.package_versions for run in report.runs]
-    packages = sorted({package for found in versions for package in found})
+    packages, rows, differing = versions_overview(report.runs)
     if not packages:
         return "<p><em>No package versions recorded in these runs.</em></p>"
-    rows, differs = [], set()
-    for i, (run, found) in enumerate(zip(report.runs, versions)):
-        rows.append([_e(run.label), _e(run.date), *(_e(found.get(package, "–")) for package in packages)])
-    for j, package in enumerate(packages, start=2):
-        if len({found.get(package, "–") for found in versions}) > 1:
-            differs |= {(i, j) for i in range(len(rows))}
+    marked = {(i, j) for j, p in enumerate(packages, start=2) if p in differing for i in range(len(rows))}
     note = (
         '<ul class="notes"><li>Highlighted: a package whose version differs between runs; their numbers may differ '
         "for that reason alone.</li></ul>"
-        if differs
+        if differing
         else ""
     )
     caption = (
         '<p class="caption">Package versions per run: lmms-eval as its results file says; the others as the per-doc '
         "records name them (runs whose records name none show –).</p>"
     )
-    return "<h3>Package versions</h3>" + caption + _simple_table(["run", "date", *packages], rows, differs) + note
+    escaped = [[_e(value) for value in row] for row in rows]
+    return "<h3>Package versions</h3>" + caption + _simple_table(["run", "date", *packages], escaped, marked) + note
 
 
 def _method_html(report: Report) -> str:

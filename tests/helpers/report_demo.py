@@ -57,11 +57,10 @@ def noisy_answer(doc: Mapping, prompt: str) -> str:
 
 def run_sample(root: Path) -> Path:
     """Three lmms-eval runs on the bundled sample, written as ``lmms-eval --output_path root --log_samples`` does."""
-    from lmms_eval import evaluator
-    from lmms_eval.loggers import EvaluationTracker
     from lmms_eval.tasks import TaskManager
 
     from medvision_tasks.cli import task_folder
+    from tests.helpers.lmms_runs import run_lmms_eval
     from tests.helpers.scripted_model import ScriptedModel
 
     task_manager = TaskManager(include_path=task_folder(), include_defaults=False)
@@ -71,23 +70,9 @@ def run_sample(root: Path) -> Path:
         ("medvision_random", "seed=1", "random-limit3", 3),
     ]
     for index, (model, model_args, folder, limit) in enumerate(runs):
-        date = f"2026-03-0{index + 1}T00-00-00"
-        tracker = EvaluationTracker(output_path=str(root / folder))
-        results = evaluator.simple_evaluate(
-            model=model,
-            model_args=model_args,
-            tasks=SAMPLE_TASKS,
-            task_manager=task_manager,
-            bootstrap_iters=0,
-            log_samples=True,
-            evaluation_tracker=tracker,
-            datetime_str=date,
-            limit=limit,
+        run_lmms_eval(
+            model, model_args, root / folder, f"2026-03-0{index + 1}T00-00-00", task_manager, SAMPLE_TASKS, limit
         )
-        samples = results.pop("samples")
-        tracker.save_results_aggregated(results=results, samples=samples, datetime_str=date)
-        for task_name in results["configs"]:
-            tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
     return root
 
 
