@@ -1,10 +1,12 @@
 """The per-doc record: what one model answer to one doc scored, with everything needed to group it.
 
 It is the contract between lmms-eval and ``medvision-tasks report``: ``process_results``
-(:func:`medvision_tasks.utils.score_response`) returns :meth:`DocRecord.to_dict` under every
-metric key of the task; lmms-eval hands those dicts to the task's aggregation hooks and, with
-``--log_samples``, writes them on every samples line; the aggregation hooks and the report read
-them back with :meth:`DocRecord.from_dict`, the one place a malformed record is caught.
+(:func:`medvision_tasks.utils.score_response`) returns :meth:`DocRecord.to_dict` once, under
+:data:`RECORD_KEY`, and under each metric key only the doc's number for that metric
+(:func:`medvision_tasks.metrics.doc_value`), which is all lmms-eval's aggregation needs; with
+``--log_samples`` lmms-eval writes the record once per samples line, and the report reads it
+back with :meth:`DocRecord.from_dict`, the one place a malformed record is caught (samples of
+older runs carry the record under every metric key; the report reads those too).
 :func:`medvision_tasks.metrics.aggregate` scores a list of records.
 
 Sizes follow docs/ARCHITECTURE.md: ``(H, W)`` in pixels, pixel sizes ``(ph, pw)`` in mm. Boxes
@@ -24,6 +26,10 @@ from medvision_tasks.ledger import UNKNOWN_POLICY
 UNKNOWN_PROTOCOL = "unknown"
 """The ``protocol`` of a record written before records named their protocol."""
 
+RECORD_KEY = "medvision_record"
+"""The key ``process_results`` returns the record under, once per samples line; not a metric of
+``metric_list``, so lmms-eval logs it without aggregating it. (Its name must not contain the name
+of a metric the ``medvision`` group aggregates: lmms-eval matches those as substrings.)"""
 BOX_SCORES = ("iou", "f1", "precision", "recall")
 """Per-doc scores of a box answer, fractions in [0, 1]; 0 for a parse failure."""
 MEASUREMENT_SCORES = ("abs_error", "rel_error")

@@ -27,7 +27,7 @@ from medvision_tasks.ledger import LEDGER, Stated
 from medvision_tasks.parsing import parse_answer
 from medvision_tasks.prompts import SYSTEM_PROMPT, SeenImage, doc_prompt
 from medvision_tasks.protocols import ANSWER_TAG, Protocol, get_protocol, resolve_protocol
-from medvision_tasks.record import BOX_SCORES, DocRecord
+from medvision_tasks.record import BOX_SCORES, RECORD_KEY, DocRecord
 from medvision_tasks.rendering import normalization_for, render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
 from medvision_tasks.volumes import SliceStore, VolumeReadError
@@ -230,17 +230,26 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
     )
 
 
-def _results(doc: Mapping, results: list, cot: bool) -> dict[str, dict]:
-    record = score_response(doc, results[0] if results else None, cot=cot).to_dict()
-    return {metric: record for metric in get_family(doc["family"]).metrics}
+def _results(doc: Mapping, results: list, cot: bool) -> dict[str, object]:
+    """Per metric key the doc's value (:func:`medvision_tasks.metrics.doc_value`); the record once, under RECORD_KEY.
+
+    lmms-eval aggregates only the keys of ``metric_list`` and logs every key on the samples line,
+    so the record is written once per line and each metric key carries one number (or null).
+    """
+    record = score_response(doc, results[0] if results else None, cot=cot)
+    values: dict[str, object] = {
+        metric: metrics.doc_value(record, metric) for metric in get_family(doc["family"]).metrics
+    }
+    values[RECORD_KEY] = record.to_dict()
+    return values
 
 
-def medvision_process_results(doc: Mapping, results: list) -> dict[str, dict]:
+def medvision_process_results(doc: Mapping, results: list) -> dict[str, object]:
     """Scores of a plain-prompt answer: its last numbers, where the protocol reads them."""
     return _results(doc, results, cot=False)
 
 
-def medvision_process_results_cot(doc: Mapping, results: list) -> dict[str, dict]:
+def medvision_process_results_cot(doc: Mapping, results: list) -> dict[str, object]:
     """Scores of a CoT answer: the last numbers inside the first <answer>...</answer>."""
     return _results(doc, results, cot=True)
 
@@ -253,10 +262,9 @@ def aggregation_hook(metric: str) -> str:
     return f"medvision_aggregate_{_METRIC_SPELLING.get(metric, metric)}"
 
 
-def _aggregation(metric: str) -> Callable[[list[dict]], float]:
-    def aggregate(records: list[dict]) -> float:
-        typed = [DocRecord.from_dict(record, f"per-doc record #{index}") for index, record in enumerate(records)]
-        return metrics.aggregate(typed, metric)
+def _aggregation(metric: str) -> Callable[[list[float | None]], float]:
+    def aggregate(values: list[float | None]) -> float:
+        return metrics.mean_of_doc_values(values, f"{metric} value of doc")
 
     aggregate.__name__ = aggregation_hook(metric)
     return aggregate

@@ -98,9 +98,9 @@ def test_the_main_command_writes_results_and_ends_with_the_leaderboard(tmp_path)
     chained = report(out)
     assert chained.returncode == 0, chained.stderr
     assert "Table 3: Tumor/lesion size" in chained.stdout
-    assert "| medvision_random |" in chained.stdout
+    assert "| medvision_random · published · plain |" in chained.stdout
     (samples_file,) = out.rglob("*_samples_medvision_tl.jsonl")
-    record = json.loads(samples_file.read_text().splitlines()[0])["sr"]
+    record = json.loads(samples_file.read_text().splitlines()[0])["medvision_record"]
     assert record["versions"]["lmms_eval"] == "0.7.3"
     assert set(record["versions"]) == {
         "medvision-tasks",

@@ -113,6 +113,31 @@ def test_known_errors_aggregate_to_hand_computed_values(data_dir, task_manager):
     assert metric(results, "medvision_ad_cot", "mre<0.1") == 0.0
 
 
+def test_the_medvision_group_row_pools_its_subtasks_by_size(data_dir, task_manager):
+    from lmms_eval.utils import make_table
+
+    garbage_key = "Phantom/01/volumes/phantom.nii.gz#2:9/"
+
+    def script(doc, prompt):
+        return "no idea" if doc["doc_key"].startswith(garbage_key) else perfect_answer(doc, prompt)
+
+    results = evaluate(ScriptedModel(script), ["medvision"], task_manager)
+    group = results["results"]["medvision"]
+    sizes = {task: len(results["samples"][task]) for task in BASE_TASKS}
+    # Means over all docs pooled by size: SR over every doc of the six subtasks, IoU over both detection tasks.
+    total = sum(sizes.values())
+    expected_sr = sum(sizes[t] * metric(results, t, "sr") for t in BASE_TASKS) / total
+    assert group["sr,none"] == pytest.approx(expected_sr)
+    detect = ("medvision_detect", "medvision_detect_cot")
+    expected_iou = sum(sizes[t] * metric(results, t, "iou") for t in detect) / sum(sizes[t] for t in detect)
+    assert group["iou,none"] == pytest.approx(expected_iou)
+    assert 0.0 < expected_iou < 100.0 and 0.0 < expected_sr < 100.0
+    assert "mae,none" not in group and "mre,none" not in group  # means over parsed docs: not pooled by size
+    printed = make_table(results, "groups")
+    (row,) = [line for line in printed.splitlines() if line.startswith("|medvision") and "|sr" in line]
+    assert f"{expected_sr:.4f}" in row
+
+
 def test_negative_angle_or_distance_is_scored_as_an_error(data_dir, task_manager):
     # As upstream's table summaries did: |-5 - t| = t + 5 mm or degrees, relative (t + 5) / t.
     results = evaluate(ScriptedModel(lambda doc, prompt: "<answer>-5.0</answer>"), ["medvision_ad_cot"], task_manager)
@@ -125,7 +150,8 @@ def test_negative_angle_or_distance_is_scored_as_an_error(data_dir, task_manager
 def test_sample_lines_carry_what_a_per_label_report_needs(data_dir, task_manager):
     results = evaluate(ScriptedModel(perfect_answer), ["medvision_tl", "medvision_detect_sagittal"], task_manager)
     line = results["samples"]["medvision_tl"][0]
-    record = line["mae"]
+    record = line["medvision_record"]
+    assert line["mae"] == pytest.approx(record["abs_error"])  # each metric key: the doc's number only
     assert record["dataset"] == "Phantom"
     assert record["label_name"] == "tumor"
     assert record["plane"] == "axial"
@@ -134,7 +160,7 @@ def test_sample_lines_carry_what_a_per_label_report_needs(data_dir, task_manager
     assert record["prediction"] == pytest.approx(record["target"])
     assert record["abs_error"] == pytest.approx(0.0, abs=1e-6)
     json.dumps(line)  # the whole line is JSON-serialisable for --log_samples
-    detection = results["samples"]["medvision_detect_sagittal"][0]["iou"]
+    detection = results["samples"]["medvision_detect_sagittal"][0]["medvision_record"]
     assert detection["plane"] == "sagittal"
     # Sagittal slice 8: 30 x 20 pixels, box rows 6..20, cols 4..11 (inclusive) -> 15 * 8 / 600.
     assert detection["box_area_fraction"] == pytest.approx(15 * 8 / 600)
@@ -165,13 +191,13 @@ def test_the_original_protocol_end_to_end(data_dir, task_manager, monkeypatch):
     assert "The pixel size for this image is 2.000 mm (width) x 0.500 mm (height).\n" in tl_seen["prompt"]
     assert metric(results, "medvision_tl_coronal", "sr") == 100.0
     assert metric(results, "medvision_detect", "iou") == pytest.approx(100.0)
-    record = results["samples"]["medvision_tl_coronal"][0]["mae"]
+    record = results["samples"]["medvision_tl_coronal"][0]["medvision_record"]
     assert record["protocol"] == "original"
     # The same untagged answers fail under the published protocol, whose plain prompts ask for tags.
     monkeypatch.setenv("MEDVISION_PROTOCOL", "published")
     results = evaluate(ScriptedModel(untagged), ["medvision_tl_coronal"], task_manager)
     assert metric(results, "medvision_tl_coronal", "sr") == 0.0
-    assert results["samples"]["medvision_tl_coronal"][0]["mae"]["protocol"] == "published"
+    assert results["samples"]["medvision_tl_coronal"][0]["medvision_record"]["protocol"] == "published"
 
 
 def test_an_unknown_protocol_is_a_clear_error(data_dir, task_manager, monkeypatch):

@@ -280,7 +280,7 @@ def test_cli_wrapper_with_system_prompt_sees_every_stated_size_on_the_sample(tin
         for line in lines:
             check = checks[(task, line["doc_id"])]
             assert check["ok"] and check["system_prompt_in_chat"]
-            record = line["sr"]
+            record = line["medvision_record"]
             assert record["image_policy"] == "qwen2_5_vl_processor"
             assert check["processed_hw"] == check["expected_hw"] == record["image_size"]
             stated = STATED.search(line["input"])  # the prompt as lmms-eval logged it
@@ -306,4 +306,4 @@ def test_cli_medvision_v0_gets_its_policy_from_its_model_name(tiny_qwen, tmp_pat
         entry["ok"] and entry["system_prompt_in_chat"] and entry["expected_hw"] == [504, 504] for entry in entries
     )
     assert all(entry["handed_hw"] == [512, 512] for entry in entries)
-    assert {line["sr"]["image_policy"] for line in samples["medvision_tl_cot"]} == {"medvision_v0"}
+    assert {line["medvision_record"]["image_policy"] for line in samples["medvision_tl_cot"]} == {"medvision_v0"}

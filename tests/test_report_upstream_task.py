@@ -20,7 +20,7 @@ def _record(key: str, task: str | None, abs_error: float) -> DocRecord:
 
 def test_rows_per_upstream_task_and_model():
     records = [_record("a", KITS, 2.0), _record("b", KITS, 4.0), _record("c", KIPA, 1.0), _record("d", None, 9.0)]
-    table = per_upstream_task_table({System("m"): {"tl": records}}, "tl")
+    table = per_upstream_task_table({System("m", "m"): {"tl": records}}, "tl")
     # KiPA22 before KiTS23; the untagged doc (bundled sample, manifest builds) is in no row.
     assert [(r.labels["upstream task"], r.labels["docs"]) for r in table.rows] == [(KIPA, "1"), (KITS, "2")]
     assert table.rows[1].cells[("all", "mae")].value == pytest.approx(3.0)  # mean of 2 and 4 mm
@@ -28,4 +28,4 @@ def test_rows_per_upstream_task_and_model():
 
 
 def test_no_table_without_tagged_records():
-    assert per_upstream_task_table({System("m"): {"tl": [_record("d", None, 9.0)]}}, "tl") is None
+    assert per_upstream_task_table({System("m", "m"): {"tl": [_record("d", None, 9.0)]}}, "tl") is None

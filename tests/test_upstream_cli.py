@@ -73,7 +73,7 @@ def _bare_command(checkout: Path, model_dir: Path, output: Path, env: dict[str, 
     (results_file,) = output.rglob("*_results.json")
     results = json.loads(results_file.read_text())
     (samples_file,) = output.rglob(f"*_samples_{TASK}.jsonl")
-    records = [json.loads(line)["mae"] for line in samples_file.read_text().splitlines()]
+    records = [json.loads(line)["medvision_record"] for line in samples_file.read_text().splitlines()]
     assert len(records) == LIMIT
     assert {record["image_policy"] for record in records} == {"qwen2_5_vl"}  # the YAML's entry for --model qwen2_5_vl
     assert {record["family"] for record in records} == {"tl"} and {record["plane"] for record in records} == {"axial"}

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from medvision_tasks.families import FAMILIES, TASK_PREFIX, Family, task_name
-from medvision_tasks.metrics import LOWER_IS_BETTER
+from medvision_tasks.families import ALL_METRICS, FAMILIES, TASK_PREFIX, Family, task_name
+from medvision_tasks.metrics import LOWER_IS_BETTER, OVER_PARSED_DOCS
 from medvision_tasks.planes import IN_DISTRIBUTION_PLANE
 from medvision_tasks.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from medvision_tasks.spacing import DEFAULT_POLICY, MODEL_POLICIES
@@ -111,9 +111,30 @@ def task_config(family: Family, cot: bool, plane: str | None) -> dict:
     return config
 
 
+def group_aggregates() -> list[dict]:
+    """The group row's numbers: every metric that is a mean over all of a task's docs, pooled by size.
+
+    Such a metric pooled over subtasks weighted by their docs is its mean over all the group's
+    docs. MAE and MRE are means over parsed docs (a size-weighted mean of them is no such
+    mean; MAE also mixes mm and degrees across T/L and A/D), so the group row leaves them out.
+    lmms-eval matches ``metric`` as a substring of subtask keys (``iou`` also aggregates
+    ``iou>0.5`` the same way), and no name here is part of ``medvision_record``.
+    """
+    return [
+        {"metric": metric, "aggregation": "mean", "weight_by_size": True}
+        for metric in ALL_METRICS
+        if metric not in OVER_PARSED_DOCS
+    ]
+
+
 def group_config() -> dict:
     tasks = [task_name(family, cot, IN_DISTRIBUTION_PLANE) for family in FAMILIES.values() for cot in (False, True)]
-    return {"group": TASK_PREFIX, "task": tasks, "metadata": {"version": TASK_VERSION}}
+    return {
+        "group": TASK_PREFIX,
+        "task": tasks,
+        "aggregate_metric_list": group_aggregates(),
+        "metadata": {"version": TASK_VERSION},
+    }
 
 
 def generated_configs() -> dict[str, dict]:

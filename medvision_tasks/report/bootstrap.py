@@ -1,17 +1,20 @@
 """Seeded percentile-bootstrap confidence intervals for report numbers.
 
-The statistic is the one the tables show: :func:`.grouping.weighted_mean_over_groups` of
-:func:`medvision_tasks.metrics.aggregate` over one or more strata (label groups). A resample
+The statistic is the one the tables show: :func:`.paper.weighted_mean` of
+:func:`.paper.group_value` over one or more strata (label groups). A resample
 draws, within each stratum, as many docs as it has, with replacement; stratum sizes (the
 weights) therefore stay fixed, as the paper's sample-weighted mean over label groups needs.
 The interval is the (2.5, 97.5) percentile pair of the resampled statistics (95 %).
 
-Speed: every metric of :mod:`medvision_tasks.metrics` is a mean over docs of a per-doc
-value (over all docs, or over parsed docs for ``mae``/``mre``), so a resample's value is the
-NaN-skipping mean of the per-doc values ``aggregate([record], metric)`` at the drawn indices:
-one ``aggregate`` call per doc instead of one per doc per resample. Before using this, each
-stratum's NaN-skipping mean is checked against ``aggregate`` of the whole stratum; if they
-differ (a metric that is not such a mean), ``aggregate`` is called on every resample instead.
+Speed: every per-group number is a mean over docs of a per-doc value (over all docs, or over
+parsed docs for ``mae``/``mre``), so a resample's value is the NaN-skipping mean of the per-doc
+values ``group_value([record], metric)`` at the drawn indices: one call per doc instead of one
+per doc per resample. Before using this, each stratum's NaN-skipping mean is checked against
+``group_value`` of the whole stratum; if they differ (a metric that is not such a mean),
+``group_value`` is called on every resample instead.
+
+Table 3's rule (a group with no parsed doc leaves every average) is ``keep_if_defined="mre"``:
+in each resample, a stratum whose drawn docs hold no parsed answer is left out of every metric.
 
 Reproducibility: the draws come from ``numpy.random.SeedSequence([seed, crc32(key)])``, one
 spawned child generator per stratum, with ``key`` naming the number (table, system, subset): an
@@ -28,9 +31,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medvision_tasks.metrics import aggregate
 from medvision_tasks.record import DocRecord
-from medvision_tasks.report.grouping import weighted_mean_over_groups
+from medvision_tasks.report.paper import group_value, weighted_mean
 
 CONFIDENCE = 0.95
 _MAX_CHUNK_ELEMENTS = 4_000_000  # resample indices held at once (~32 MB of int64)
@@ -43,8 +45,8 @@ def _seed_sequence(seed: int, key: str) -> np.random.SeedSequence:
 
 
 def per_doc_values(records: Sequence[DocRecord], metric: str) -> np.ndarray:
-    """``aggregate([record], metric)`` for every record (NaN where undefined)."""
-    return np.fromiter((aggregate([record], metric) for record in records), dtype=float, count=len(records))
+    """``group_value([record], metric)`` for every record (NaN where undefined)."""
+    return np.fromiter((group_value([record], metric) for record in records), dtype=float, count=len(records))
 
 
 def _same(a: float, b: float) -> bool:
@@ -76,17 +78,19 @@ def bootstrap_intervals(
     seed: int,
     key: str,
     confidence: float = CONFIDENCE,
+    keep_if_defined: str | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals of the sample-weighted mean over strata, per metric.
 
     Args:
         strata: the docs of each label group (one stratum for a plain pooled number).
-        metrics: metric names of :func:`medvision_tasks.metrics.aggregate`; all share the
-            same resamples.
+        metrics: metric names of :func:`.paper.group_value`; all share the same resamples.
         n_resamples: number of resamples (>= 1).
         seed: non-negative seed.
         key: names the number, e.g. ``"table2/model · CoT/anatomy"``.
         confidence: central coverage of the interval (0.95: the 2.5 and 97.5 percentiles).
+        keep_if_defined: as in :func:`.paper.weighted_mean`: per resample, strata where this
+            metric is undefined leave every metric's mean.
 
     Returns:
         ``{metric: (low, high)}``; ``(nan, nan)`` when no resample has a defined value.
@@ -103,14 +107,16 @@ def bootstrap_intervals(
     sizes = [len(stratum) for stratum in strata]
     weights = np.asarray(sizes, dtype=float)
 
+    needed = list(dict.fromkeys([*metrics, *([keep_if_defined] if keep_if_defined else [])]))
     values: dict[str, list[np.ndarray] | None] = {}
-    for metric in metrics:
+    for metric in needed:
         per_stratum = [per_doc_values(stratum, metric) for stratum in strata]
         decomposes = all(
-            _same(float(_nanmean_rows(v[None, :])[0]), aggregate(stratum, metric))
+            _same(float(_nanmean_rows(v[None, :])[0]), group_value(stratum, metric))
             for v, stratum in zip(per_stratum, strata)
         )
         values[metric] = per_stratum if decomposes else None
+    fast = all(values[metric] is not None for metric in needed)
 
     chunk = max(1, _MAX_CHUNK_ELEMENTS // max(sizes))
     resampled: dict[str, list[np.ndarray]] = {metric: [] for metric in metrics}
@@ -118,16 +124,24 @@ def bootstrap_intervals(
     while done < n_resamples:
         count = min(chunk, n_resamples - done)
         indices = [rng.integers(0, size, size=(count, size)) for rng, size in zip(generators, sizes)]
-        for metric in metrics:
-            if values[metric] is not None:
-                stats = np.column_stack([_nanmean_rows(v[idx]) for v, idx in zip(values[metric], indices)])
-                resampled[metric].append(_weighted(stats, weights))
-            else:
+        if fast:
+            stats = {
+                metric: np.column_stack([_nanmean_rows(v[idx]) for v, idx in zip(values[metric], indices)])
+                for metric in needed
+            }
+            dropped = np.isnan(stats[keep_if_defined]) if keep_if_defined else None
+            for metric in metrics:
+                kept = stats[metric] if dropped is None else np.where(dropped, np.nan, stats[metric])
+                resampled[metric].append(_weighted(kept, weights))
+        else:
+            for metric in metrics:
                 resampled[metric].append(
                     np.array(
                         [
-                            weighted_mean_over_groups(
-                                [[stratum[i] for i in idx[row]] for stratum, idx in zip(strata, indices)], metric
+                            weighted_mean(
+                                [[stratum[i] for i in idx[row]] for stratum, idx in zip(strata, indices)],
+                                metric,
+                                keep_if_defined=keep_if_defined,
                             )
                             for row in range(count)
                         ]

@@ -106,10 +106,15 @@ def test_medvision_process_results_and_aggregation(phantom_tl_doc, utils):
     answered = utils.medvision_process_results_cot(phantom_tl_doc, ["<think>...</think> <answer>21, 9.5</answer>"])
     unanswered = utils.medvision_process_results_cot(phantom_tl_doc, ["no idea"])
 
-    assert set(answered) == {"mae", "mre", "sr", "mre<0.1"}
-    records = [answered["mae"], unanswered["mae"]]
+    # Each metric key holds the doc's number; the per-doc record is logged once under medvision_record.
+    assert set(answered) == {"mae", "mre", "sr", "mre<0.1", "medvision_record"}
+    assert answered["medvision_record"]["prediction"] == [21.0, 9.5] and unanswered["medvision_record"]["parsed"] is False
+
+    def values(metric):
+        return [answered[metric], unanswered[metric]]
+
     # major 21 vs 20 mm, minor 9.5 vs 10 mm: absolute errors 1 and 0.5 mm, relative errors 5 % and 5 %
-    assert utils.medvision_aggregate_mae(records) == pytest.approx(0.75)
-    assert utils.medvision_aggregate_mre(records) == pytest.approx(5.0)
-    assert utils.medvision_aggregate_sr(records) == pytest.approx(50.0)
-    assert utils.medvision_aggregate_mre_below_tenth(records) == pytest.approx(50.0)
+    assert utils.medvision_aggregate_mae(values("mae")) == pytest.approx(0.75)
+    assert utils.medvision_aggregate_mre(values("mre")) == pytest.approx(5.0)
+    assert utils.medvision_aggregate_sr(values("sr")) == pytest.approx(50.0)
+    assert utils.medvision_aggregate_mre_below_tenth(values("mre<0.1")) == pytest.approx(50.0)
