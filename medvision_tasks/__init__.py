@@ -4,4 +4,4 @@ Quantitative medical image analysis for vision-language models: detection boxes,
 axis lengths in millimetres, and landmark distances and angles.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -6,14 +6,17 @@ box-size analysis, so the two agree by construction. Pure numpy: importing it co
 
 Distributions (every draw is independent; ``U[a, b]`` is continuous uniform):
 
-- **Detection, uniform integer box.** For an image of ``W`` columns and ``H`` rows, two
-  *distinct* column edges are drawn uniformly without replacement from the ``W + 1`` pixel
-  edges ``{0, 1, ..., W}`` and sorted to ``c0 < c1``; two distinct row edges likewise from
-  ``{0, ..., H}``, sorted to ``e0 < e1`` (counted from the bottom edge). The answer is the
-  relative box ``[c0 / W, e0 / H, c1 / W, e1 / H]``: lower-left corner first, x to the right,
-  y up from the lower-left corner, every value in [0, 1], always a positive area of whole
-  pixels. Each side's length is then ``|U - V|`` of two uniform edges, about a third of the
-  side on average, so a box covers about 1/9 of the image.
+- **Detection, the benchmark's random box.** For an image of ``W`` columns and ``H`` rows, a
+  width ``w`` is drawn uniformly from the integers ``1..W``, then the left edge ``x0``
+  uniformly from ``0..W - w``; likewise a height ``h`` from ``1..H`` and the bottom edge ``y0``
+  from ``0..H - h``. The answer is the relative box ``[x0 / W, y0 / H, (x0 + w) / W,
+  (y0 + h) / H]``: lower-left corner first, x to the right, y up from the lower-left corner,
+  every value in [0, 1], always a positive area of whole pixels. This is the law of the
+  MedVision benchmark's random-box baseline (``_random_bboxes`` in upstream
+  ``analyze_detection_task_boxsize_vs_random.py``, called with minimum size ``(1, 1)`` and
+  maximum size ``(W, H)``): a side covers about half of the image on average, a box about a
+  quarter. (The drawn box's position is uniform, so measuring y from the top, as upstream
+  does, gives the same law.)
 - **Tumor/lesion size.** Major axis ``U[5, 80]`` mm; minor axis = major axis x ``U[0.3, 1.0]``
   (never longer than the major axis). Lesions of the T/L datasets span roughly 5-80 mm.
 - **Distance.** ``U[5, 100]`` mm: cephalometric and fetal-brain landmark distances.
@@ -21,7 +24,8 @@ Distributions (every draw is independent; ``U[a, b]`` is continuous uniform):
 
 Seeding: each doc gets its own generator, ``numpy.random.default_rng([seed, crc32(doc_key)])``,
 so a doc's draw depends only on the seed and the doc, not on request order, batching or
-which other docs are evaluated.
+which other docs are evaluated. (Upstream drew with Python's unseeded ``random`` module, so its
+baseline numbers cannot be reproduced draw for draw; the law is the same.)
 """
 
 from __future__ import annotations
@@ -60,42 +64,69 @@ def doc_rng(seed: int, doc_key: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(doc_key.encode("utf-8"))])
 
 
-def random_box(rng: np.random.Generator, image_size_hw: Sequence[int]) -> list[float]:
-    """A uniform integer box on the pixel grid, as a relative ``[x0, y0, x1, y1]``.
-
-    Args:
-        rng: the doc's generator (:func:`doc_rng`).
-        image_size_hw: ``(H, W)`` in pixels, both >= 1.
-
-    Returns:
-        ``[c0 / W, e0 / H, c1 / W, e1 / H]`` with integer edges ``0 <= c0 < c1 <= W`` and
-        ``0 <= e0 < e1 <= H`` (see the module docstring).
-
-    Raises:
-        ValueError: a size that is not two positive integers.
-    """
+def _image_size(image_size_hw: Sequence[int]) -> tuple[int, int]:
+    """``(H, W)`` checked to be two positive integers."""
     if len(image_size_hw) != 2:
         raise ValueError(f"image size must be (H, W), got {list(image_size_hw)!r}")
     height, width = (int(v) for v in image_size_hw)
     if height < 1 or width < 1 or (height, width) != tuple(float(v) for v in image_size_hw):
         raise ValueError(f"image size must be two positive integers (H, W), got {list(image_size_hw)!r}")
-    c0, c1 = _distinct_edges(rng, width)
-    e0, e1 = _distinct_edges(rng, height)
-    return [c0 / width, e0 / height, c1 / width, e1 / height]
+    return height, width
 
 
-def _distinct_edges(rng: np.random.Generator, size: int) -> tuple[int, int]:
-    """Two distinct edges of ``{0, ..., size}``, uniform over unordered pairs, sorted.
+def random_boxes(rng: np.random.Generator, image_size_hw: Sequence[int], count: int) -> np.ndarray:
+    """``count`` random boxes on the pixel grid, as relative ``[x0, y0, x1, y1]`` rows.
 
-    The first is uniform on the ``size + 1`` edges, the second uniform on the ``size`` others
-    (skip over the first): every ordered pair of distinct edges has probability
-    ``1 / ((size + 1) size)``. Same law as sampling without replacement, without its overhead.
+    Args:
+        rng: the doc's generator (:func:`doc_rng`).
+        image_size_hw: ``(H, W)`` in pixels, both >= 1.
+        count: how many boxes (>= 1).
+
+    Returns:
+        Array of shape ``(count, 4)``: widths ``w`` uniform on ``1..W``, left edges uniform on
+        ``0..W - w``, heights and bottom edges likewise (see the module docstring). The draws
+        are made in this order: all widths, all heights, all left edges, all bottom edges.
+
+    Raises:
+        ValueError: a size that is not two positive integers, or ``count < 1``.
     """
-    first = int(rng.integers(0, size + 1))
-    second = int(rng.integers(0, size))
-    if second >= first:
-        second += 1
-    return (first, second) if first < second else (second, first)
+    height, width = _image_size(image_size_hw)
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    widths = rng.integers(1, width, size=count, endpoint=True)
+    heights = rng.integers(1, height, size=count, endpoint=True)
+    x0 = rng.integers(0, width - widths, endpoint=True)
+    y0 = rng.integers(0, height - heights, endpoint=True)
+    return np.column_stack([x0 / width, y0 / height, (x0 + widths) / width, (y0 + heights) / height])
+
+
+def random_box(rng: np.random.Generator, image_size_hw: Sequence[int]) -> list[float]:
+    """One random box (:func:`random_boxes` with ``count=1``): what ``medvision_random`` answers.
+
+    Raises:
+        ValueError: a size that is not two positive integers.
+    """
+    return [float(v) for v in random_boxes(rng, image_size_hw, 1)[0]]
+
+
+def doc_random_boxes(seed: int, doc_key: str, image_size_hw: Sequence[int], count: int) -> np.ndarray:
+    """``count`` random boxes for one doc, the first being the one ``medvision_random`` answers.
+
+    The first box comes from :func:`random_box` on the doc's generator, exactly as
+    :func:`random_answer` draws it; the other ``count - 1`` follow from the same generator in one
+    vectorised :func:`random_boxes` call. The report's random-box baseline averages them.
+
+    Returns:
+        Array of shape ``(count, 4)`` of relative boxes.
+
+    Raises:
+        ValueError: a bad seed, doc key or size, or ``count < 1``.
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    rng = doc_rng(seed, doc_key)
+    first = random_boxes(rng, image_size_hw, 1)
+    return first if count == 1 else np.vstack([first, random_boxes(rng, image_size_hw, count - 1)])
 
 
 def random_tumor_axes(rng: np.random.Generator) -> list[float]:

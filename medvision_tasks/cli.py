@@ -1,7 +1,7 @@
-"""The ``medvision-tasks`` command: ``path``, ``prepare`` and ``report``.
+"""The ``medvision-tasks`` command: ``path``, ``prepare``, ``report`` and ``upstream``.
 
-``prepare`` is :mod:`medvision_tasks.builder.cli`, ``report`` is :mod:`medvision_tasks.report.cli`;
-each is imported only when asked for, so ``medvision-tasks path`` stays fast.
+``prepare`` is :mod:`medvision_tasks.builder.cli`, ``report`` is :mod:`medvision_tasks.report.cli`,
+``upstream`` is :mod:`medvision_tasks.upstream.cli`; each is imported only when asked for, so ``medvision-tasks path`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ USAGE = """usage: medvision-tasks COMMAND [ARGS]
 
 commands:
   path                    print the task folder for `lmms-eval --include_path`
-  prepare MANIFEST --out DIR
-                          build MedVision docs from raw volumes, masks and landmarks (docs/data.md)
+  prepare [MANIFEST] [--public ROOT] --out DIR
+                          build MedVision docs from raw volumes, masks and landmarks, or the paper's
+                          test docs from the public MedVision data (docs/data.md)
   report RUN_DIR... [--out DIR]
                           leaderboard tables, per-label breakdowns and plots from lmms-eval outputs
                           (docs/report.md; default --out: ./medvision-report)
+  upstream LMMS_EVAL_CHECKOUT
+                          write the tasks into an lmms-eval checkout as a pull request (docs/upstream.md)
 
 options:
   -h, --help              this help; `medvision-tasks COMMAND -h` for a command's options
@@ -56,6 +59,10 @@ def _dispatch(argv: list[str]) -> int:
         from medvision_tasks.report import main as report_main
 
         return report_main(rest)
+    if command == "upstream":
+        from medvision_tasks.upstream import main as upstream_main
+
+        return upstream_main(rest)
     messages.error(f"unknown command {command!r}")
     print(USAGE, end="", file=sys.stderr)
     return 2

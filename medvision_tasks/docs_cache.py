@@ -3,7 +3,8 @@
 Loading a data directory's docs (JSON, checks, prompt checks, Arrow) takes about 80 us a doc, so
 seconds for the paper's 29K docs, and the ``medvision`` group loads each family twice (plain and
 CoT). What loading produces depends only on the docs file, ``metadata.json``, the selection
-(family, plane) and this package's code, so the dataset is kept under a key of all of them: in
+(family, plane), the protocol (whose prompts every doc must build), ``MEDVISION_SKIP_INVALID``
+and this package's code, so the dataset is kept under a key of all of them: in
 memory for the other tasks of the process, and as an Arrow file in the cache folder
 (:func:`medvision_tasks.volumes.cache_dir`, ``docs/``) that later runs memory-map. A load that
 raised stores nothing, and with ``MEDVISION_SKIP_INVALID`` set nothing is stored (the dropped docs
@@ -54,8 +55,8 @@ def _content(path: Path) -> str:
     return digest.hexdigest()
 
 
-def selection_key(root: Path, family: str, plane: str | None) -> str:
-    """Names one task selection's loaded docs: the files read, the selection, the switches and the code."""
+def selection_key(root: Path, family: str, plane: str | None, protocol: str) -> str:
+    """Names one task selection's loaded docs: the files read, the selection, the protocol, the switches and the code."""
     parts = [
         code_fingerprint(),
         _content(documents.docs_file(root, family)),
@@ -63,6 +64,7 @@ def selection_key(root: Path, family: str, plane: str | None) -> str:
         str(root.resolve()),
         family,
         str(plane),
+        protocol,
         str(documents.env_flag(documents.SKIP_INVALID_ENV)),
     ]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:32]
@@ -113,7 +115,7 @@ def load_dataset(family: str, plane: str | None, sample_rows: Iterable[Mapping] 
     root = documents.data_dir()
     if root is None:
         return as_dataset(documents.load_documents(family, plane, sample_rows))
-    key = selection_key(root, family, plane)
+    key = selection_key(root, family, plane, documents.loading_protocol().name)
     with _lock:
         dataset = _loaded.get(key)
         if dataset is None:

@@ -30,10 +30,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from medvision_tasks.environment import describe_versions, score_relevant_versions
+from medvision_tasks.export_shape import to_list_shape
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, FAMILIES, TUMOR_LESION, get_family
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
 from medvision_tasks.planes import PLANES, plane_of_slice_dim
 from medvision_tasks.prompts import SeenImage, doc_prompt
+from medvision_tasks.protocols import Protocol, resolve_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +194,9 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
         return relative_box(box, size)
     profile = doc.get("biometric_profile") or {}
     if family == TUMOR_LESION:
+        if not isinstance(profile, Mapping):
+            problems.append(f"biometric_profile has {len(profile)} ellipses; exactly one is required")
+            return None
         values = [_positive_number(profile, f"metric_value_{axis}_axis", problems) for axis in ("major", "minor")]
     else:
         if profile.get("metric_type") not in ("distance", "angle"):
@@ -203,13 +209,18 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
 
 REQUIRED_FIELDS = ("dataset_name", "image_file", "slice_dim", "slice_idx", "image_size_2d", "pixel_size")
 DESCRIPTIVE_FIELDS = ("image_description", "modality")
+UNNAMED_ALLOWED = ("measurement_name",)
+"""Name fields that may be "": an unnamed measurement (every Ceph-Biometrics-400 one) is asked in the
+benchmark's unnamed form ("estimate the angle between 2 lines in degree: ...")."""
 
 
-def normalize_doc(row: Mapping, family: str, root: Path, metadata: _Metadata) -> tuple[dict, list[str]]:
+def normalize_doc(
+    row: Mapping, family: str, root: Path, metadata: _Metadata, protocol: Protocol
+) -> tuple[dict, list[str]]:
     """One doc ready for the hooks, and the problems that make it unusable (empty when fine)."""
     doc = dict(row)
     try:
-        problems = _normalize(doc, family, root, metadata)
+        problems = _normalize(doc, family, root, metadata, protocol)
     except (KeyError, IndexError, TypeError, ValueError) as error:
         problems = [f"malformed doc ({type(error).__name__}: {error})"]
     return doc, problems
@@ -222,19 +233,24 @@ def _positive_pair(values: Any, integers: bool) -> bool:
     return all(n is not None and n > 0 for n in numbers)
 
 
-def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[str]:
+def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata, protocol: Protocol) -> list[str]:
     problems = [f"missing field {field}" for field in REQUIRED_FIELDS if doc.get(field) is None]
     if problems:
         return problems
+    doc.update(to_list_shape(doc, family))
+    # Every doc holds the field, so that Arrow (which takes its columns from the first doc) keeps it.
+    doc["upstream_task"] = _text(doc.get("upstream_task"))
     names = metadata.lookup(doc, family)
     name_fields = get_family(family).asks.name_fields
     for field in name_fields + DESCRIPTIVE_FIELDS:
-        if doc.get(field) in (None, "", []):
+        unset = doc.get(field) is None if field in UNNAMED_ALLOWED else doc.get(field) in (None, "", [])
+        if unset:
             doc[field] = names.get(field, "" if field in DESCRIPTIVE_FIELDS else None)
     problems += [
         f"missing field {field} (not in the doc nor in {METADATA_FILE})"
+        + (' (write "" for a measurement without a name)' if field in UNNAMED_ALLOWED else "")
         for field in name_fields
-        if doc.get(field) in (None, "", [])
+        if doc.get(field) is None or (doc.get(field) in ("", []) and field not in UNNAMED_ALLOWED)
     ]
     names_of_landmarks = doc.get("landmark_names")
     if names_of_landmarks and isinstance(names_of_landmarks[0], (list, tuple)):
@@ -266,10 +282,11 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata) -> list[
     doc["doc_key"] = f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{slice_idx}/{item}"
     doc["target"] = _target(doc, family, problems)
     if not problems:
-        # Build the prompt once now, so a bad unit, metric type or name list is reported at load.
+        # Build the prompts once now, so a bad unit, metric type or name list is reported at load.
         try:
             native = SeenImage(tuple(doc["image_size_2d"]), tuple(doc["pixel_size"]))
-            doc_prompt(doc, seen=native, cot=True)
+            for cot in (False, True):
+                doc_prompt(doc, seen=native, cot=cot, protocol=protocol)
         except (KeyError, TypeError, ValueError) as error:
             problems.append(f"cannot build its prompt: {error}")
     return problems
@@ -282,9 +299,23 @@ def image_path(root: Path, image_file: str) -> str:
     return str(path if path.is_absolute() else root / path)
 
 
+def loading_protocol() -> Protocol:
+    """The run's protocol (``MEDVISION_PROTOCOL``), whose prompts every doc must build at load.
+
+    Raises:
+        MedVisionDataError: ``MEDVISION_PROTOCOL`` names no protocol.
+    """
+    try:
+        return resolve_protocol()
+    except ValueError as error:
+        raise MedVisionDataError(str(error)) from None
+
+
 def announce_source(source: str) -> None:
     """Say once per process which docs the tasks run on."""
     if source not in _announced_sources:
+        if not _announced_sources:
+            logger.warning("MedVision: scoring with %s", describe_versions(score_relevant_versions()))
         _announced_sources.add(source)
         logger.warning("MedVision: running on %s", source)
 
@@ -306,12 +337,14 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
             when ``MEDVISION_DATA_DIR`` is not set (read from the sample folder when None).
 
     Raises:
-        MedVisionDataError: listing every doc with a missing field or a zero target and every
-            missing volume, naming the doc key, the docs file and the volume path. With
-            ``MEDVISION_SKIP_INVALID=1`` such docs are dropped with a warning instead.
+        MedVisionDataError: an unknown ``MEDVISION_PROTOCOL``; or listing every doc with a missing
+            field or a zero target and every missing volume, naming the doc key, the docs file and
+            the volume path. With ``MEDVISION_SKIP_INVALID=1`` such docs are dropped with a warning
+            instead.
     """
     if plane is not None and plane not in PLANES:
         raise ValueError(f"unknown plane {plane!r}; expected one of {PLANES}")
+    protocol = loading_protocol()
     root = data_dir()
     if root is None:
         root = sample_dir()
@@ -334,7 +367,7 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
     for line_number, row in enumerate(rows, start=1):
         if plane is not None and plane_of(row) not in (None, plane):
             continue  # a missing or invalid slice_dim is reported by normalize_doc below
-        doc, problems = normalize_doc(row, family, root, metadata)
+        doc, problems = normalize_doc(row, family, root, metadata, protocol)
         if not problems and not _volume_exists(doc["image_path"], volume_exists):
             problems.append(f"volume not found: {doc['image_path']}")
         if problems:

@@ -57,13 +57,12 @@ class Answer:
         count: how many numbers (box corners; major, minor; one value).
         decimals: decimals the random baseline prints: 6 keeps the whole-pixel edges of images up
             to ~10^5 pixels distinct; mm and degrees need no more than 0.01.
-        allows_negative: whether a negative value is readable (distances and angles are never
-            negative, so a negative one is a parse failure).
+
+    Whether a negative angle/distance is readable is the protocol's (:mod:`medvision_tasks.protocols`).
     """
 
     count: int
     decimals: int
-    allows_negative: bool = True
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,13 @@ class Family:
         return self.task_types[0]
 
     @property
+    def public_task_type(self) -> str:
+        """The ``taskType`` the public MedVision data writes (``Box-Size``, ``Tumor-Lesion-Size``,
+        ``Biometrics-From-Landmarks``): the second spelling of :attr:`task_types`. Without its hyphens it
+        is the family's token in the public task config names (``KiTS23_BoxSize_Task01_Axial_Test``)."""
+        return self.task_types[1]
+
+    @property
     def task_planes(self) -> tuple[str | None, ...]:
         """The planes it has a task for; None stands for one task over every plane."""
         return PLANES if self.asks.per_plane_tasks else (None,)
@@ -151,7 +157,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({family.name: family for famil
     Family(TUMOR_LESION,   "Tumor/lesion size", "tl",      ("TumorLesionSize", "Tumor-Lesion-Size"),
            Answer(count=2, decimals=2), MEASUREMENT_METRICS, ("size",), LABEL, ("label", "biometric_profile")),
     Family(ANGLE_DISTANCE, "Angle/distance",    "ad",      _AD_TASK_TYPES,
-           Answer(count=1, decimals=2, allows_negative=False), MEASUREMENT_METRICS, ("distance", "angle"),
+           Answer(count=1, decimals=2), MEASUREMENT_METRICS, ("distance", "angle"),
            MEASUREMENT, ("biometric_profile",)),
 )})
 # fmt: on

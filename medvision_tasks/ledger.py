@@ -1,10 +1,13 @@
 """The prompt ledger: what each prompt stated to the model, kept for the record of its answer.
 
-A T/L or A/D prompt states the image size and pixel size of the image *as the model sees it*,
-which depends on the image policy of the running ``--model`` (:mod:`medvision_tasks.spacing`).
-lmms-eval hands ``doc_to_text`` the model's kwargs but ``process_results`` only the doc and the
-answer, so the prompt hook writes what it stated into the ledger and the scoring hook reads it
-back into the per-doc record (:class:`medvision_tasks.record.DocRecord`).
+A T/L or A/D prompt states the pixel size (and, but for the first release's prompts, the image
+size) of the image *as the model sees it*, which depends on the image policy of the running
+``--model`` (:mod:`medvision_tasks.spacing`), and its words, pixels and answer parsing depend on the
+protocol (:mod:`medvision_tasks.protocols`). lmms-eval hands ``doc_to_text`` the model's kwargs but
+``process_results`` only the doc and the answer, so the prompt hook writes what it stated into the
+ledger and the scoring hook reads it back into the per-doc record
+(:class:`medvision_tasks.record.DocRecord`). This package's model wrappers read it too, to check
+that the model saw the size the task meant it to see, whether or not the prompt states it.
 
 An answer whose prompt left no entry (a prompt built by other code or in another process) is
 recorded as :data:`UNKNOWN`: ``image_policy`` ``"unknown"`` and no stated sizes, never a guess;
@@ -31,15 +34,18 @@ class Stated:
     """What one prompt told the model about its image.
 
     Attributes:
-        image_size: ``(H, W)`` in pixels of the image handed to the model; None when unknown.
+        image_size: ``(H, W)`` in pixels of the image the model sees (after its processor, when the
+            image policy lets the processor resize it); None when unknown.
         pixel_size: ``(ph, pw)`` in mm the prompt stated; None when it stated none (detection
             asks for relative coordinates) or when unknown.
         image_policy: the image policy that sized the image, or :data:`UNKNOWN_POLICY`.
+        protocol: the protocol the prompt was written under; None when unknown.
     """
 
     image_size: tuple[int, int] | None
     pixel_size: tuple[float, float] | None
     image_policy: str
+    protocol: str | None = None
 
 
 UNKNOWN = Stated(image_size=None, pixel_size=None, image_policy=UNKNOWN_POLICY)
@@ -71,3 +77,7 @@ class PromptLedger:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+LEDGER = PromptLedger()
+"""The process's ledger, shared by the task hooks (:mod:`medvision_tasks.utils`) and the model wrappers."""

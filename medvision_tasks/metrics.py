@@ -22,6 +22,10 @@ mre<0.1     share of all docs with relative error < 0.1            %
 
 ``mae`` and ``mre`` are NaN when no doc parsed (there is no error to average); every metric is
 NaN for an empty task.
+
+Every metric is the mean over docs of a per-doc value (:func:`doc_value`; ``None`` for a doc that
+does not count, the error of a failure), so lmms-eval's aggregation needs only those small values
+per metric key (:func:`mean_of_doc_values`), while the per-doc record is logged once.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from medvision_tasks.families import ALL_METRICS
 from medvision_tasks.record import BOX_SCORES, DocRecord
 
 LOWER_IS_BETTER = frozenset({"mae", "mre"})
+OVER_PARSED_DOCS = frozenset({"mae", "mre"})
+"""Metrics averaged over the parsed docs only; every other metric is a mean over all docs of a task."""
 
 _IOU_THRESHOLD = 0.5
 _MRE_THRESHOLD = 0.1
@@ -72,21 +78,45 @@ def box_scores(prediction: Sequence[float], target: Sequence[float]) -> dict[str
     Raises:
         ValueError: wrong number of values, non-finite values, or a target of zero area.
     """
-    px0, py0, px1, py1 = _finite_floats(prediction, "prediction box", 4)
+    _finite_floats(prediction, "prediction box", 4)
+    scores = box_scores_of_many([prediction], target)
+    return {name: float(values[0]) for name, values in scores.items()}
+
+
+def box_scores_of_many(predictions: Sequence[Sequence[float]] | np.ndarray, target: Sequence[float]) -> dict:
+    """:func:`box_scores` of many predicted boxes against one target, as arrays (the random-box baseline).
+
+    Args:
+        predictions: shape ``(K, 4)``, relative ``[x0, y0, x1, y1]`` rows, finite.
+        target: the ground-truth box, 4 values, positive area.
+
+    Returns:
+        ``{"iou", "f1", "precision", "recall"}``, each an array of K fractions; a row with
+        ``x1 <= x0`` or ``y1 <= y0`` scores 0 everywhere.
+
+    Raises:
+        ValueError: a target of zero area or with non-finite values, or predictions not of shape ``(K, 4)``.
+    """
     tx0, ty0, tx1, ty1 = _finite_floats(target, "target box", 4)
     if tx1 <= tx0 or ty1 <= ty0:
         raise ValueError(f"target box {list(target)!r} has zero area (needs x1 > x0 and y1 > y0)")
-    if px1 <= px0 or py1 <= py0:
-        return {"iou": 0.0, "f1": 0.0, "precision": 0.0, "recall": 0.0}
-
-    pred_area = (px1 - px0) * (py1 - py0)
+    boxes = np.asarray(predictions, dtype=float)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"predicted boxes must have shape (K, 4), got {boxes.shape}")
+    px0, py0, px1, py1 = boxes.T
+    valid = (px1 > px0) & (py1 > py0)
+    pred_area = np.where(valid, (px1 - px0) * (py1 - py0), 0.0)
     target_area = (tx1 - tx0) * (ty1 - ty0)
-    inter = max(0.0, min(px1, tx1) - max(px0, tx0)) * max(0.0, min(py1, ty1) - max(py0, ty0))
-    # Both areas are positive here, so no denominator can be 0.
+    overlap_x = np.maximum(0.0, np.minimum(px1, tx1) - np.maximum(px0, tx0))
+    overlap_y = np.maximum(0.0, np.minimum(py1, ty1) - np.maximum(py0, ty0))
+    inter = np.where(valid, overlap_x * overlap_y, 0.0)
+    # The target's area is positive, so no denominator can be 0; an invalid row's own area is never divided by.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(valid, inter / np.where(valid, pred_area, 1.0), 0.0)
     return {
         "iou": inter / (pred_area + target_area - inter),
         "f1": 2.0 * inter / (pred_area + target_area),
-        "precision": inter / pred_area,
+        "precision": precision,
         "recall": inter / target_area,
     }
 
@@ -103,7 +133,8 @@ def measurement_errors(prediction: Sequence[float], target: Sequence[float]) -> 
 
     Returns:
         ``(abs_error, rel_error)``: mean of ``|p - t|`` (target's unit) and mean of
-        ``|p - t| / t`` (a fraction, 0.1 = 10 %).
+        ``|p - t| / t`` (a fraction, 0.1 = 10 %); inf when a float overflows (a prediction near
+        1e308).
 
     Raises:
         ValueError: lengths differ or are 0, a value is not finite, or a target is <= 0. The
@@ -118,8 +149,9 @@ def measurement_errors(prediction: Sequence[float], target: Sequence[float]) -> 
     truth = np.asarray(_finite_floats(target, "target"))
     if np.any(truth <= 0):
         raise ValueError(f"target values must be > 0 for a relative error, got {list(target)!r}")
-    errors = np.abs(predicted - truth)
-    return float(np.mean(errors)), float(np.mean(errors / truth))
+    with np.errstate(over="ignore"):  # a prediction near 1e308 gives inf: the caller scores it a failure
+        errors = np.abs(predicted - truth)
+        return float(np.mean(errors)), float(np.mean(errors / truth))
 
 
 def _score(record: DocRecord, field: str) -> float:
@@ -128,6 +160,56 @@ def _score(record: DocRecord, field: str) -> float:
     if value is None:
         raise ValueError(f"{record.doc_key}: a parsed {record.family} record has no {field!r}")
     return value
+
+
+def doc_value(record: DocRecord, metric: str) -> float | None:
+    """One doc's share of a task's number: the mean over docs of this is :func:`aggregate`.
+
+    Args:
+        record: a per-doc record.
+        metric: a metric of some family (:data:`medvision_tasks.families.ALL_METRICS`).
+
+    Returns:
+        In the metric's unit (percent, or the target's unit for ``mae``): the doc's score,
+        100 or 0 for ``sr`` and the ``>``/``<`` shares; ``None`` for ``mae``/``mre`` of a doc
+        that did not parse (it has no error and is left out of the mean).
+
+    Raises:
+        ValueError: unknown metric, or a parsed record without the score the metric needs.
+    """
+    if metric not in ALL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}: expected one of {sorted(ALL_METRICS)}")
+    if metric == "sr":
+        return 100.0 if record.parsed else 0.0
+    if metric in BOX_SCORES:
+        # A parse failure scores 0 and stays in the denominator.
+        return 100.0 * _score(record, metric) if record.parsed else 0.0
+    if metric == "iou>0.5":
+        return 100.0 if record.parsed and _score(record, "iou") >= _IOU_THRESHOLD else 0.0
+    if metric == "mre<0.1":
+        return 100.0 if record.parsed and _score(record, "rel_error") < _MRE_THRESHOLD else 0.0
+    if not record.parsed:
+        return None  # mae / mre: parse failures are left out of the mean
+    return _score(record, "abs_error") if metric == "mae" else 100.0 * _score(record, "rel_error")
+
+
+def mean_of_doc_values(values: Sequence[float | None], where: str = "per-doc values") -> float:
+    """The task's number from its docs' :func:`doc_value`: the mean of those that are not None.
+
+    Returns:
+        NaN when no value is left (no docs, or ``mae``/``mre`` with no parsed doc).
+
+    Raises:
+        ValueError: a value that is neither None nor a finite number (names ``where`` and the index).
+    """
+    kept = []
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{where} #{index}: expected a finite number or null, got {value!r}")
+        kept.append(float(value))
+    return float(np.mean(kept)) if kept else float("nan")
 
 
 def aggregate(records: Sequence[DocRecord], metric: str) -> float:
@@ -148,56 +230,4 @@ def aggregate(records: Sequence[DocRecord], metric: str) -> float:
     """
     if metric not in ALL_METRICS:
         raise ValueError(f"unknown metric {metric!r}: expected one of {sorted(ALL_METRICS)}")
-    if len(records) == 0:
-        return float("nan")
-    n_docs = len(records)
-
-    if metric == "sr":
-        return 100.0 * sum(record.parsed for record in records) / n_docs
-    if metric in BOX_SCORES:
-        # A parse failure scores 0 and stays in the denominator.
-        scores = [_score(record, metric) if record.parsed else 0.0 for record in records]
-        return 100.0 * float(np.mean(scores))
-    if metric == "iou>0.5":
-        hits = sum(record.parsed and _score(record, "iou") >= _IOU_THRESHOLD for record in records)
-        return 100.0 * hits / n_docs
-    if metric == "mre<0.1":
-        hits = sum(record.parsed and _score(record, "rel_error") < _MRE_THRESHOLD for record in records)
-        return 100.0 * hits / n_docs
-
-    # mae / mre: parse failures are left out of the mean.
-    field, scale = ("abs_error", 1.0) if metric == "mae" else ("rel_error", 100.0)
-    errors = [_score(record, field) for record in records if record.parsed]
-    if not errors:
-        return float("nan")
-    return scale * float(np.mean(errors))
-
-
-_SCORE_OF_METRIC = {"iou>0.5": "iou", "mre<0.1": "rel_error", "mae": "abs_error", "mre": "rel_error"}
-
-
-def per_doc_values(records: Sequence[DocRecord], metric: str) -> np.ndarray:
-    """``aggregate([record], metric)`` for every record, at once (NaN where it is undefined).
-
-    The value each doc contributes to :func:`aggregate`: 100 x its score (0 when not parsed) for
-    box scores, 100 or 0 for ``sr`` and the thresholds, the error for ``mae`` (x 100 for ``mre``),
-    NaN for an unparsed doc's ``mae``/``mre``. Every metric is the NaN-skipping mean of these
-    (the report's bootstrap resamples them instead of calling :func:`aggregate` per resample).
-
-    Raises:
-        ValueError: as :func:`aggregate`.
-    """
-    if metric not in ALL_METRICS:
-        raise ValueError(f"unknown metric {metric!r}: expected one of {sorted(ALL_METRICS)}")
-    parsed = np.fromiter((record.parsed for record in records), dtype=bool, count=len(records))
-    if metric == "sr":
-        return 100.0 * parsed
-    field = _SCORE_OF_METRIC.get(metric, metric)
-    values = np.array([_score(record, field) if record.parsed else np.nan for record in records], dtype=float)
-    if metric in BOX_SCORES:
-        return 100.0 * np.where(parsed, values, 0.0)
-    if metric == "iou>0.5":
-        return 100.0 * (parsed & (np.where(parsed, values, 0.0) >= _IOU_THRESHOLD))
-    if metric == "mre<0.1":
-        return 100.0 * (parsed & (np.where(parsed, values, np.inf) < _MRE_THRESHOLD))
-    return values * (1.0 if metric == "mae" else 100.0)
+    return mean_of_doc_values([doc_value(record, metric) for record in records])

@@ -1,14 +1,15 @@
 """Reading the numbers out of a model's answer, as the benchmark did.
 
-The rule is the benchmark's: collect every match of ``-?\\d+\\.?\\d*`` and keep the last ``count``
-of them, inside the first ``<answer>...</answer>`` for CoT prompts, in the whole response for
-plain prompts. Keeping the *last* numbers makes it robust to text before the values, e.g.
+The rule is the benchmark's (``parse_outputs.py``): collect every match of ``-?\\d+\\.?\\d*`` and keep
+the last ``count`` of them, inside the first ``<answer>...</answer>`` (CoT prompts; every prompt of
+the published protocol, from upstream's ``df37243``) or in the whole response (the first release's
+plain prompts); which one is the protocol's (:mod:`medvision_tasks.protocols`). Keeping the *last*
+numbers makes it robust to text before the values, e.g.
 ``<answer> The box is (0.31, 0.42, 0.55, 0.68) </answer>``.
 
 Consequences of that number pattern, kept for fidelity with the benchmark's scores:
 - ``"12."`` reads as 12.0; ``".5"`` reads as 5.0 (the leading dot is not part of a match);
-- ``"1e-3"`` reads as the two numbers 1.0 and -3.0; for A/D (one value, negatives rejected)
-  it is therefore a failure;
+- ``"1e-3"`` reads as the two numbers 1.0 and -3.0; for A/D (one value) it reads -3.0;
 - ``"3-4"`` reads as 3.0 and -4.0.
 """
 
@@ -39,8 +40,8 @@ def parse_answer(
         require_answer_tag: read only inside the first ``<answer>...</answer>`` (CoT prompts);
             a response without a complete tag is a failure. False reads the whole response
             (plain prompts).
-        allow_negative: False makes a negative kept value a failure (A/D: distances and
-            angles are never negative).
+        allow_negative: False makes a negative kept value a failure (the first release's own
+            lmms-eval metrics did so for A/D; upstream's tables, and every protocol here, score it).
 
     Returns:
         ``count`` floats in the order they appear, or None.

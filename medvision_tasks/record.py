@@ -1,10 +1,12 @@
 """The per-doc record: what one model answer to one doc scored, with everything needed to group it.
 
 It is the contract between lmms-eval and ``medvision-tasks report``: ``process_results``
-(:func:`medvision_tasks.utils.score_response`) returns :meth:`DocRecord.to_dict` under every
-metric key of the task; lmms-eval hands those dicts to the task's aggregation hooks and, with
-``--log_samples``, writes them on every samples line; the aggregation hooks and the report read
-them back with :meth:`DocRecord.from_dict`, the one place a malformed record is caught.
+(:func:`medvision_tasks.utils.score_response`) returns :meth:`DocRecord.to_dict` once, under
+:data:`RECORD_KEY`, and under each metric key only the doc's number for that metric
+(:func:`medvision_tasks.metrics.doc_value`), which is all lmms-eval's aggregation needs; with
+``--log_samples`` lmms-eval writes the record once per samples line, and the report reads it
+back with :meth:`DocRecord.from_dict`, the one place a malformed record is caught (samples of
+older runs carry the record under every metric key; the report reads those too).
 :func:`medvision_tasks.metrics.aggregate` scores a list of records.
 
 Sizes follow docs/ARCHITECTURE.md: ``(H, W)`` in pixels, pixel sizes ``(ph, pw)`` in mm. Boxes
@@ -21,6 +23,13 @@ from typing import Any
 from medvision_tasks.families import DETECTION, FAMILY_NAMES, get_family
 from medvision_tasks.ledger import UNKNOWN_POLICY
 
+UNKNOWN_PROTOCOL = "unknown"
+"""The ``protocol`` of a record written before records named their protocol."""
+
+RECORD_KEY = "medvision_record"
+"""The key ``process_results`` returns the record under, once per samples line; not a metric of
+``metric_list``, so lmms-eval logs it without aggregating it. (Its name must not contain the name
+of a metric the ``medvision`` group aggregates: lmms-eval matches those as substrings.)"""
 BOX_SCORES = ("iou", "f1", "precision", "recall")
 """Per-doc scores of a box answer, fractions in [0, 1]; 0 for a parse failure."""
 MEASUREMENT_SCORES = ("abs_error", "rel_error")
@@ -46,9 +55,12 @@ class DocRecord:
         image_policy: the image policy the prompt was built under (:mod:`medvision_tasks.spacing`),
             or ``"unknown"`` when the prompt ledger holds no entry for it
             (:mod:`medvision_tasks.ledger`).
+        protocol: the scoring protocol of the prompt, pixels and parsing
+            (:mod:`medvision_tasks.protocols`, e.g. ``"published"``); :data:`UNKNOWN_PROTOCOL` for
+            records written before records named it.
         slice_size: the slice's own ``(H, W)`` in pixels.
-        image_size: the ``(H, W)`` in pixels the model was shown (and T/L, A/D prompts stated);
-            None when unknown.
+        image_size: the ``(H, W)`` in pixels the model saw (after its processor where the image
+            policy lets it resize; the size later T/L and A/D prompts state); None when unknown.
         pixel_size: the ``(ph, pw)`` in mm the prompt stated; None for detection (no size is
             stated) and when unknown.
         parsed: whether the answer could be read (:mod:`medvision_tasks.parsing`).
@@ -57,6 +69,12 @@ class DocRecord:
         iou, f1, precision, recall: detection scores (0 when not parsed).
         box_area_fraction: detection: the target box's share of the image area.
         abs_error, rel_error: T/L and A/D errors, mean over the values (None when not parsed).
+        versions: ``{package: version}`` of the packages that can change a score, in the process
+            that scored it (:mod:`medvision_tasks.environment`); None in records written before
+            versions were recorded.
+        upstream_task: the public MedVision task config the doc was built for (e.g.
+            ``KiTS23_TumorLesionSize_Task01_Axial_Test``), from the doc's ``upstream_task``; None
+            for docs made otherwise (the bundled sample, ``prepare`` from a manifest).
     """
 
     doc_key: str
@@ -70,6 +88,7 @@ class DocRecord:
     metric_type: str | None
     unit: str | None
     image_policy: str
+    protocol: str
     slice_size: tuple[int, int]
     image_size: tuple[int, int] | None
     pixel_size: tuple[float, float] | None
@@ -83,6 +102,8 @@ class DocRecord:
     box_area_fraction: float | None = None
     abs_error: float | None = None
     rel_error: float | None = None
+    versions: Mapping[str, str] | None = None
+    upstream_task: str | None = None
 
     @property
     def score_fields(self) -> tuple[str, ...]:
@@ -103,25 +124,29 @@ class DocRecord:
             "metric_type": self.metric_type,
             "unit": self.unit,
             "image_policy": self.image_policy,
+            "protocol": self.protocol,
             "slice_size": list(self.slice_size),
             "image_size": _list_or_none(self.image_size),
             "pixel_size": _list_or_none(self.pixel_size),
             "parsed": self.parsed,
             "prediction": _list_or_none(self.prediction),
             "target": list(self.target),
+            "upstream_task": self.upstream_task,
         }
         for name in self.score_fields:
             data[name] = getattr(self, name)
         if self.family == DETECTION:
             data["box_area_fraction"] = self.box_area_fraction
+        if self.versions is not None:
+            data["versions"] = dict(self.versions)
         return data
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "record") -> DocRecord:
         """Read and check a record written by :meth:`to_dict` (this or an earlier version).
 
-        Records written before a field existed still read: a missing ``image_policy`` is
-        ``"unknown"``, a missing ``slice_size`` is the stated ``image_size``.
+        Records written before a field existed still read: a missing ``image_policy`` or
+        ``protocol`` is ``"unknown"``, a missing ``slice_size`` is the stated ``image_size``.
 
         Args:
             data: the JSON object.
@@ -166,12 +191,15 @@ class DocRecord:
             metric_type=reader.text("metric_type"),
             unit=reader.text("unit"),
             image_policy=reader.text("image_policy") or UNKNOWN_POLICY,
+            protocol=reader.text("protocol") or UNKNOWN_PROTOCOL,
             slice_size=slice_size,
             image_size=image_size,
             pixel_size=reader.pair("pixel_size", float),
             parsed=parsed,
             prediction=reader.numbers("prediction", family.answer.count) if parsed else None,
             target=reader.numbers("target", family.answer.count, required=True),  # type: ignore[arg-type]
+            versions=reader.versions("versions"),
+            upstream_task=reader.text("upstream_task"),
             **values,
         )
 
@@ -223,6 +251,17 @@ class _FieldReader:
         if not ok or (kind is int and not all(float(v).is_integer() for v in value)):
             raise self._fail(name, f"two positive {'whole numbers' if kind is int else 'numbers'} or null")
         return tuple(kind(v) for v in value)
+
+    def versions(self, name: str) -> dict[str, str] | None:
+        """``{package: version}`` of strings, or None when absent."""
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise self._fail(name, "an object of package names to version strings, or null")
+        return dict(value)
 
     def numbers(self, name: str, count: int, *, required: bool = False) -> tuple[float, ...] | None:
         """A list of ``count`` finite numbers; None when absent and not required."""

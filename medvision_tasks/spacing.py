@@ -1,15 +1,24 @@
-"""Image policies: the size the task hands a model, and the pixel size the prompt states.
+"""Image policies: the size the task hands a model, the size the model sees, and the pixel size stated.
 
 A VLM measures on the image *after* its processor resized it, so the prompt must describe that
-image (docs/models.md). The task therefore resizes the slice itself (bilinear, in
-:mod:`medvision_tasks.rendering`) to a size the model's processor leaves unchanged, and states that
-size with the pixel size scaled so the physical extent is kept:
+image (docs/models.md), with the pixel size scaled so the physical extent is kept:
 ``H_seen * ph_seen == H * ph`` and ``W_seen * pw_seen == W * pw`` (mm).
 
-"Leaves unchanged" means the pixels the vision tower sees are exactly the image handed over: no
-further resize, no padding, and for tiling processors exactly one tile (a thumbnail or global view,
-when the processor adds one, is then the same image again). ``tests/test_model_processors.py``
-checks every policy against the real transformers / lmms-eval processor code.
+Two ways to know what the model sees:
+
+- The task resizes the slice itself (``scipy.ndimage.zoom`` on raw intensities, in
+  :mod:`medvision_tasks.rendering`) to a size the model's processor leaves unchanged: no further
+  resize, no padding, and for tiling processors exactly one tile (a thumbnail or global view, when
+  the processor adds one, is then the same image again). This is the only safe way with stock
+  wrappers, which cannot check what their processor did.
+- The task hands over the image as upstream's runs did, and the model's Qwen processor resizes it
+  (``processor_limits``): the slice at its own size for Qwen2.5-VL (upstream's vLLM kept the
+  processor's limits 3136..12845056), 512x512 for MedVision-V0 (seen as 504x504). The task
+  computes the processor's size with :func:`smart_resize` and states it; this package's wrappers
+  (``models/``) check per request that the processor's grid is exactly that size.
+
+``tests/test_model_processors.py`` checks every policy against the real transformers / lmms-eval
+processor code.
 
 Choosing the policy. The task YAMLs carry ``lmms_eval_specific_kwargs`` with one entry per
 ``--model`` name of :data:`MODEL_POLICIES` (``{<model>: {image_policy: <policy>}}``) plus
@@ -46,6 +55,10 @@ QWEN2_5_VL_MAX_PIXELS = 2048 * 28 * 28  # 1605632
 # The stock lmms-eval qwen2_vl wrapper's pixel limits.
 QWEN2_VL_MIN_PIXELS = 4 * 28 * 28  # 3136
 QWEN2_VL_MAX_PIXELS = 768 * 28 * 28  # 602112
+# Qwen2.5-VL's own processor limits (preprocessor_config.json of the Qwen2.5-VL checkpoints,
+# MedVision-V0-7B and Lingshu): upstream's vLLM runs kept them.
+QWEN2_5_VL_PROCESSOR_MIN_PIXELS = 4 * 28 * 28  # 3136
+QWEN2_5_VL_PROCESSOR_MAX_PIXELS = 16384 * 28 * 28  # 12845056
 # qwen_vl_utils.fetch_image's own defaults (the first resize of the stock chat path, before the
 # processor's): IMAGE_MIN_TOKEN_NUM=4 and IMAGE_MAX_TOKEN_NUM=16384 tokens of 28x28 pixels.
 QWEN_VL_UTILS_MIN_PIXELS = 4 * 28 * 28  # 3136
@@ -104,9 +117,11 @@ def smart_resize(
 class ImagePolicy:
     """How the task sizes images for one family of models.
 
-    Exactly one sizing rule applies: ``fixed_size`` (every slice is resized to it), or
-    ``qwen_limits`` (the slice goes to its Qwen smart-resize size, which must be a fixed point
-    of every resize in the chain), or neither (the slice keeps its own size).
+    Exactly one sizing rule gives the size handed over: ``fixed_size`` (every slice is resized to
+    it), or ``qwen_limits`` (the slice goes to its Qwen smart-resize size, which must be a fixed
+    point of every resize in the chain), or neither (the slice keeps its own size). The model then
+    sees that size, unless ``processor_limits`` says its Qwen processor resizes it (the wrappers
+    of this package check per request that the model saw :meth:`seen_size`).
 
     Attributes:
         name: policy name, as written in ``lmms_eval_specific_kwargs`` (``image_policy``) and in
@@ -115,6 +130,9 @@ class ImagePolicy:
         fixed_size: ``(H, W)`` in pixels every slice is resized to, or None.
         qwen_limits: ``(min_pixels, max_pixels)`` of each Qwen smart resize the image goes through,
             the first one deciding the size; the result must be unchanged by all of them.
+        processor_limits: ``(min_pixels, max_pixels)`` of the Qwen processor that resizes the image
+            handed over (smart_resize), when the model is meant to see its processor's resize as
+            upstream's runs did; None when the model sees the image as handed over.
         warn_unmapped: warn once that no model-specific policy was found (the default policy).
         requires_choice: refuse to size anything: the user must name a policy (server backends).
     """
@@ -123,6 +141,7 @@ class ImagePolicy:
     summary: str
     fixed_size: tuple[int, int] | None = None
     qwen_limits: tuple[tuple[int, int], ...] = ()
+    processor_limits: tuple[int, int] | None = None
     warn_unmapped: bool = False
     requires_choice: bool = False
 
@@ -146,6 +165,16 @@ class ImagePolicy:
             return _qwen_fixed_point(height, width, self.qwen_limits)
         return (height, width)
 
+    def seen_size(self, handed_hw: tuple[int, int]) -> tuple[int, int]:
+        """The ``(H, W)`` in pixels the model's vision tower sees of an image handed over at ``handed_hw``.
+
+        Raises:
+            ValueError: the processor would refuse the size (aspect ratio above 200).
+        """
+        if self.processor_limits is None:
+            return (int(handed_hw[0]), int(handed_hw[1]))
+        return smart_resize(int(handed_hw[0]), int(handed_hw[1]), QWEN_PATCH_FACTOR, *self.processor_limits)
+
 
 def _qwen_fixed_point(height: int, width: int, limits: tuple[tuple[int, int], ...]) -> tuple[int, int]:
     """Smart-resize with the first limits, then check no later resize of the chain moves it."""
@@ -164,6 +193,7 @@ _QWEN2_5_VL_CHAIN = (
     (QWEN2_5_VL_MIN_PIXELS, QWEN2_5_VL_MAX_PIXELS),  # the processor (both stock paths, our wrapper)
     (QWEN_VL_UTILS_MIN_PIXELS, QWEN_VL_UTILS_MAX_PIXELS),  # qwen_vl_utils defaults (chat path)
 )
+_QWEN2_5_VL_PROCESSOR_LIMITS = (QWEN2_5_VL_PROCESSOR_MIN_PIXELS, QWEN2_5_VL_PROCESSOR_MAX_PIXELS)
 _QWEN2_VL_CHAIN = (
     (QWEN2_VL_MIN_PIXELS, QWEN2_VL_MAX_PIXELS),
     (QWEN_VL_UTILS_MIN_PIXELS, QWEN_VL_UTILS_MAX_PIXELS),
@@ -194,9 +224,17 @@ POLICIES: dict[str, ImagePolicy] = {
             qwen_limits=_QWEN2_VL_CHAIN,
         ),
         ImagePolicy(
+            "qwen2_5_vl_processor",
+            "Qwen2.5-VL / Lingshu in this package's wrapper: the slice at its own size, resized by the "
+            "processor with Qwen2.5-VL's own limits (3136..12845056 pixels), as upstream's vLLM runs",
+            processor_limits=_QWEN2_5_VL_PROCESSOR_LIMITS,
+        ),
+        ImagePolicy(
             "medvision_v0",
-            "MedVision-V0-7B: 504x504, as trained (512x512 seen by Qwen2.5-VL as 504x504)",
-            fixed_size=(504, 504),
+            "MedVision-V0-7B: 512x512 handed over, as trained and benchmarked; Qwen2.5-VL's processor "
+            "sees it as 504x504",
+            fixed_size=(512, 512),
+            processor_limits=_QWEN2_5_VL_PROCESSOR_LIMITS,
         ),
         ImagePolicy("gemma3_896", "Gemma3 / MedGemma: 896x896, pan-and-scan off", fixed_size=(896, 896)),
         ImagePolicy("internvl_448", "InternVL3 / MedDr: one 448x448 tile, no thumbnail", fixed_size=(448, 448)),
@@ -223,7 +261,7 @@ MODEL_POLICIES: dict[str, str] = {
     "qwen2_5_vl": "qwen2_5_vl",
     "qwen2_vl": "qwen2_vl",
     # This package's wrappers (models/): the Qwen2.5-VL one, MedVision-V0, the random baseline.
-    "medvision_qwen2_5_vl": "qwen2_5_vl",
+    "medvision_qwen2_5_vl": "qwen2_5_vl_processor",
     "medvision_v0": "medvision_v0",
     "medvision_random": "native",
     # Gemma3-27B, MedGemma-4B/27B.

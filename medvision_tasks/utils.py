@@ -2,12 +2,18 @@
 
 The task YAMLs (``yaml_tasks/``) name these functions with ``!function medvision_tasks.utils.<fn>``
 so that lmms-eval imports this module once and every hook shares one slice store (:data:`SLICES`)
-and one prompt ledger (:data:`LEDGER`: what each prompt stated, read back into its answer's record).
+and the process's prompt ledger (:data:`LEDGER`: what each prompt stated and under which protocol,
+read back into its answer's record).
+
+The scoring protocol (:mod:`medvision_tasks.protocols`) is chosen by ``MEDVISION_PROTOCOL``: the
+hooks that build the image and the prompt read it; the scoring hook parses under the protocol its
+prompt was written under (the ledger's), so the three always agree.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 
 import datasets
@@ -16,17 +22,18 @@ from PIL import Image
 from medvision_tasks import messages, metrics
 from medvision_tasks.docs_cache import load_dataset
 from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, sample_dir
-from medvision_tasks.families import ALL_METRICS, DETECTION, FAMILIES, get_family
-from medvision_tasks.ledger import PromptLedger, Stated
+from medvision_tasks.environment import score_relevant_versions
+from medvision_tasks.families import ALL_METRICS, ANGLE_DISTANCE, DETECTION, FAMILIES, METRIC_UNITS, get_family
+from medvision_tasks.ledger import LEDGER, Stated
 from medvision_tasks.parsing import parse_answer
 from medvision_tasks.prompts import SYSTEM_PROMPT, SeenImage, doc_prompt
-from medvision_tasks.record import BOX_SCORES, DocRecord
-from medvision_tasks.rendering import render_slice
+from medvision_tasks.protocols import ANSWER_TAG, Protocol, get_protocol, resolve_protocol
+from medvision_tasks.record import BOX_SCORES, RECORD_KEY, DocRecord
+from medvision_tasks.rendering import normalization_for, render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
 from medvision_tasks.volumes import SliceStore, VolumeReadError
 
 SLICES = SliceStore()
-LEDGER = PromptLedger()
 SYSTEM_PROMPT_ENV = "MEDVISION_SYSTEM_PROMPT"
 # Metric names as they appear in hook names: YAML `!function` needs identifiers.
 _METRIC_SPELLING = {"iou>0.5": "iou_above_half", "mre<0.1": "mre_below_tenth"}
@@ -88,19 +95,20 @@ del _family, _plane
 # --- what the model is shown and asked ----------------------------------------------------------
 
 
-def _seen_geometry(
+def _geometry(
     doc: Mapping, lmms_eval_specific_kwargs: dict | None
-) -> tuple[tuple[int, int], tuple[float, float], str]:
-    """Size handed to the model, the pixel size that keeps the slice's extent, and the policy."""
+) -> tuple[tuple[int, int], tuple[int, int], tuple[float, float], str]:
+    """Size handed to the model, size it sees, the pixel size that keeps the slice's extent, the policy."""
     policy = resolve_policy(lmms_eval_specific_kwargs)
     size = (int(doc["image_size_2d"][0]), int(doc["image_size_2d"][1]))
-    seen = policy.input_size(size)
-    return seen, stated_pixel_size(size, tuple(doc["pixel_size"]), seen), policy.name
+    handed = policy.input_size(size)
+    seen = policy.seen_size(handed)
+    return handed, seen, stated_pixel_size(size, tuple(doc["pixel_size"]), seen), policy.name
 
 
 @_shows_data_errors
 def medvision_doc_to_visual(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[Image.Image]:
-    """The slice as an RGB image, resized to the size the model's processor leaves unchanged."""
+    """The slice as an RGB image at the size the image policy hands over, normalised as the protocol says."""
     try:
         raw = SLICES.get(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
     except VolumeReadError as error:
@@ -110,25 +118,28 @@ def medvision_doc_to_visual(doc: Mapping, lmms_eval_specific_kwargs: dict | None
             f"doc {doc['doc_key']}: slice of {doc['image_path']} is {list(raw.shape)} pixels "
             f"but image_size_2d says {list(doc['image_size_2d'])}"
         )
-    seen, _, _ = _seen_geometry(doc, lmms_eval_specific_kwargs)
-    return [render_slice(raw, seen)]
+    handed, _, _, _ = _geometry(doc, lmms_eval_specific_kwargs)
+    protocol = resolve_protocol()
+    return [render_slice(raw, handed, protocol=protocol, normalization=normalization_for(doc, protocol))]
 
 
 def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> str:
-    seen, pixel, policy_name = _seen_geometry(doc, lmms_eval_specific_kwargs)
+    _, seen, pixel, policy_name = _geometry(doc, lmms_eval_specific_kwargs)
+    protocol = resolve_protocol()
     family = doc["family"]
     # Detection prompts state no pixel size (relative coordinates).
-    LEDGER.note(family, doc["doc_key"], Stated(seen, None if family == DETECTION else pixel, policy_name))
-    return doc_prompt(doc, seen=SeenImage(seen, pixel), cot=cot)
+    stated = Stated(seen, None if family == DETECTION else pixel, policy_name, protocol.name)
+    LEDGER.note(family, doc["doc_key"], stated)
+    return doc_prompt(doc, seen=SeenImage(seen, pixel), cot=cot, protocol=protocol)
 
 
 def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
-    """The benchmark's plain prompt."""
+    """The plain prompt of the run's protocol."""
     return _prompt(doc, lmms_eval_specific_kwargs, cot=False)
 
 
 def medvision_doc_to_text_cot(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
-    """The chain-of-thought prompt MedVision-V0 was trained on (model card 4.2)."""
+    """The chain-of-thought prompt MedVision-V0 was trained on (``sft_prompts.py``; model card 4.2)."""
     return _prompt(doc, lmms_eval_specific_kwargs, cot=True)
 
 
@@ -165,26 +176,38 @@ def medvision_doc_to_target(doc: Mapping) -> str:
 # --- scoring ------------------------------------------------------------------------------------
 
 
+def _protocol_of(stated: Stated) -> Protocol:
+    """The protocol a prompt was written under; the run's when the ledger does not know the prompt."""
+    return get_protocol(stated.protocol) if stated.protocol else resolve_protocol()
+
+
 def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecord:
-    """The per-doc record of one model response; never raises on bad text (a parse failure is scored)."""
+    """The per-doc record of one model response; never raises on bad text (a parse failure is scored).
+
+    The answer is read as the prompt's protocol says: inside the first ``<answer>...</answer>`` or in
+    the whole response; a negative angle/distance is an error to score (or a failure). An answer
+    whose error is not a finite float (a number near 1e308) is a failure: no record holds a
+    non-finite number.
+    """
     family = get_family(doc["family"])
     profile = doc.get("biometric_profile") or {}
+    stated = LEDGER.stated(family.name, doc["doc_key"])
+    protocol = _protocol_of(stated)
     prediction = parse_answer(
         response,
         family.answer.count,
-        require_answer_tag=cot,
-        allow_negative=family.answer.allows_negative,
+        require_answer_tag=protocol.answer_scope(cot) == ANSWER_TAG,
+        allow_negative=family.name != ANGLE_DISTANCE or protocol.negative_measurements_scored,
     )
-    stated = LEDGER.stated(family.name, doc["doc_key"])
     if family.name == DETECTION:
         box = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
         scores = {name: float(box.get(name, 0.0)) for name in BOX_SCORES}
         scores["box_area_fraction"] = doc.get("box_area_fraction")
     else:
-        abs_error, rel_error = (
-            metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
-        )
-        scores = {"abs_error": abs_error, "rel_error": rel_error}
+        errors = metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
+        if not all(error is not None and math.isfinite(error) for error in errors):
+            prediction, errors = None, (None, None)
+        scores = {"abs_error": errors[0], "rel_error": errors[1]}
     return DocRecord(
         doc_key=doc["doc_key"],
         dataset=doc["dataset_name"],
@@ -195,29 +218,42 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
         plane=doc["plane"],
         modality=doc.get("modality") or "",
         metric_type=family.metric_type_of(profile),
-        unit=profile.get("metric_unit") if family.name != DETECTION else None,
+        # The canonical unit: the loader checked the doc's (which the public export may store as ["mm"]).
+        unit=METRIC_UNITS.get(family.metric_type_of(profile)),
         image_policy=stated.image_policy,
+        protocol=protocol.name,
         slice_size=(int(doc["image_size_2d"][0]), int(doc["image_size_2d"][1])),
         image_size=stated.image_size,
         pixel_size=stated.pixel_size,
         parsed=prediction is not None,
         prediction=None if prediction is None else tuple(prediction),
         target=tuple(doc["target"]),
+        versions=score_relevant_versions(),
+        upstream_task=doc.get("upstream_task"),
         **scores,
     )
 
 
-def _results(doc: Mapping, results: list, cot: bool) -> dict[str, dict]:
-    record = score_response(doc, results[0] if results else None, cot=cot).to_dict()
-    return {metric: record for metric in get_family(doc["family"]).metrics}
+def _results(doc: Mapping, results: list, cot: bool) -> dict[str, object]:
+    """Per metric key the doc's value (:func:`medvision_tasks.metrics.doc_value`); the record once, under RECORD_KEY.
+
+    lmms-eval aggregates only the keys of ``metric_list`` and logs every key on the samples line,
+    so the record is written once per line and each metric key carries one number (or null).
+    """
+    record = score_response(doc, results[0] if results else None, cot=cot)
+    values: dict[str, object] = {
+        metric: metrics.doc_value(record, metric) for metric in get_family(doc["family"]).metrics
+    }
+    values[RECORD_KEY] = record.to_dict()
+    return values
 
 
-def medvision_process_results(doc: Mapping, results: list) -> dict[str, dict]:
-    """Scores of a plain-prompt answer: the last numbers of the whole response."""
+def medvision_process_results(doc: Mapping, results: list) -> dict[str, object]:
+    """Scores of a plain-prompt answer: its last numbers, where the protocol reads them."""
     return _results(doc, results, cot=False)
 
 
-def medvision_process_results_cot(doc: Mapping, results: list) -> dict[str, dict]:
+def medvision_process_results_cot(doc: Mapping, results: list) -> dict[str, object]:
     """Scores of a CoT answer: the last numbers inside the first <answer>...</answer>."""
     return _results(doc, results, cot=True)
 
@@ -230,10 +266,9 @@ def aggregation_hook(metric: str) -> str:
     return f"medvision_aggregate_{_METRIC_SPELLING.get(metric, metric)}"
 
 
-def _aggregation(metric: str) -> Callable[[list[dict]], float]:
-    def aggregate(records: list[dict]) -> float:
-        typed = [DocRecord.from_dict(record, f"per-doc record #{index}") for index, record in enumerate(records)]
-        return metrics.aggregate(typed, metric)
+def _aggregation(metric: str) -> Callable[[list[float | None]], float]:
+    def aggregate(values: list[float | None]) -> float:
+        return metrics.mean_of_doc_values(values, f"{metric} value of doc")
 
     aggregate.__name__ = aggregation_hook(metric)
     return aggregate

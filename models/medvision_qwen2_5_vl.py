@@ -7,13 +7,20 @@ Registered with lmms-eval (``models/__init__.py``) as ``medvision_qwen2_5_vl``, 
 What differs from the stock wrapper, and why:
 
 - Images go to the processor as the task rendered them (PIL, no JPEG round trip, no
-  ``qwen_vl_utils`` resize): the task already resized the slice to a size the processor leaves
-  unchanged (``medvision_tasks.spacing``), and lossy re-encoding would alter the pixels measured.
+  ``qwen_vl_utils`` resize), and the processor keeps Qwen2.5-VL's own pixel limits
+  (3136..12845056, its ``preprocessor_config.json``), as upstream's vLLM runs did: the task's image
+  policy (``medvision_tasks.spacing``: ``qwen2_5_vl_processor``, ``medvision_v0``) hands over the
+  slice (MedVision-V0: 512x512) and states the size this processor resizes it to.
 - Every request is checked: the processor's grid ``(t, h, w)`` times the 14-pixel patch must equal
-  the image handed over, and, when the prompt states an image size ("The image size is W pixels
-  (width) x H pixels (height)."), that size too. A mismatch means the millimetres stated in the
-  prompt are not those of the image the model saw: by default a ``SizeMismatchError`` stops the
-  run; ``on_mismatch=warn`` logs every mismatching doc and a summary instead.
+  the size the task meant the model to see, which the task wrote in the prompt ledger
+  (``medvision_tasks.ledger``) when it built the prompt, whether or not the prompt states it (the
+  first release's prompts state the pixel size only; detection prompts state nothing). A mismatch
+  means the millimetres stated in the prompt are not those of the image the model saw: by default
+  a ``SizeMismatchError`` stops the run; ``on_mismatch=warn`` logs every mismatching doc and a
+  summary instead. Docs of other (non-MedVision) tasks are not checked.
+- The user turn is the prompt, then the image, as upstream's benchmark harness sent it
+  (``vllm_qwen25vl``); ``image_first=True`` puts the image first, as MedVision-V0's training data
+  and its model card do.
 - Decoding is always greedy (no sampling, one beam; a task's temperature is ignored) with 4096
   new tokens unless the task sets ``max_new_tokens``: MedVision-V0's CoT answers think first.
 - Requests are batched (``batch_size``) with left padding, grouped by generation settings.
@@ -22,8 +29,7 @@ What differs from the stock wrapper, and why:
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,20 +41,19 @@ from loguru import logger as eval_logger
 from PIL import Image
 from tqdm import tqdm
 
+from medvision_tasks.ledger import LEDGER, UNKNOWN_POLICY
 from medvision_tasks.prompts import SYSTEM_PROMPT
-from medvision_tasks.spacing import QWEN2_5_VL_MAX_PIXELS, QWEN2_5_VL_MIN_PIXELS
+from medvision_tasks.spacing import QWEN2_5_VL_PROCESSOR_MAX_PIXELS, QWEN2_5_VL_PROCESSOR_MIN_PIXELS
 
 PATCH_SIZE = 14  # Qwen2.5-VL vision patch (pixels); the image grid counts these patches
 DEFAULT_MAX_NEW_TOKENS = 4096
-# The size sentence of the T/L and A/D prompts (medvision_tasks.prompts), width first.
-STATED_SIZE = re.compile(r"The image size is (\d+) pixels \(width\) x (\d+) pixels \(height\)")
 # lmms-eval's default stop string is the few-shot delimiter "\n\n"; CoT answers contain blank lines
 # before their <answer> tag, so that one is ignored (as the stock Qwen2.5-VL wrapper does).
 IGNORED_STOP_STRINGS = {"", "\n\n"}
 
 
 class SizeMismatchError(RuntimeError):
-    """The model saw an image size other than the one handed over or stated in the prompt."""
+    """The model saw an image size other than the one the task meant it to see."""
 
 
 @dataclass(frozen=True)
@@ -60,35 +65,35 @@ class SizeCheck:
         task: the lmms-eval task name.
         handed_hw: size of the image the task handed over.
         processed_hw: ``grid_h * 14, grid_w * 14`` from the processor's ``image_grid_thw``.
-        stated_hw: size stated in the prompt, or None when it states none (detection).
+        expected_hw: the size the task meant the model to see (the prompt ledger's, which T/L and
+            A/D prompts state and their pixel size describes), or None when the ledger holds no
+            entry for the doc.
+        image_policy: the task's image policy for the doc (``"unknown"`` without a ledger entry).
     """
 
     doc_id: int
     task: str
     handed_hw: tuple[int, int]
     processed_hw: tuple[int, int]
-    stated_hw: tuple[int, int] | None
+    expected_hw: tuple[int, int] | None
+    image_policy: str
 
     @property
     def ok(self) -> bool:
-        """True when the processor kept the handed image and the stated size (if any) is that size."""
-        return self.processed_hw == self.handed_hw and self.stated_hw in (None, self.processed_hw)
+        """True when the processor's grid is exactly the size the task meant the model to see."""
+        return self.expected_hw is not None and self.processed_hw == self.expected_hw
 
     def describe(self) -> str:
-        stated = "no size" if self.stated_hw is None else "{}x{}".format(*self.stated_hw)
+        expected = "nothing (no prompt ledger entry)" if self.expected_hw is None else "{}x{}".format(*self.expected_hw)
         return (
             f"task {self.task} doc {self.doc_id}: handed {self.handed_hw[0]}x{self.handed_hw[1]}, "
-            f"processor grid gives {self.processed_hw[0]}x{self.processed_hw[1]}, prompt states {stated} "
-            "(HxW pixels)"
+            f"processor grid gives {self.processed_hw[0]}x{self.processed_hw[1]}, the task meant {expected} "
+            f"(image policy {self.image_policy}; HxW pixels)"
         )
 
 
-def stated_size(prompt: str) -> tuple[int, int] | None:
-    """The ``(H, W)`` in pixels a MedVision prompt states, or None when it states no size."""
-    match = STATED_SIZE.search(prompt)
-    if match is None:
-        return None
-    return int(match.group(2)), int(match.group(1))
+def _is_medvision_doc(doc: Mapping) -> bool:
+    return isinstance(doc, Mapping) and "doc_key" in doc and "family" in doc
 
 
 def _parse_bool(value: bool | str) -> bool:
@@ -112,16 +117,19 @@ class MedVisionQwen2_5_VL(lmms):
         batch_size: requests per ``generate`` call.
         dtype: torch dtype of the weights (``bfloat16`` as the checkpoints ship).
         attn_implementation: ``sdpa``, ``flash_attention_2`` or ``eager``; transformers' default if None.
-        min_pixels: image processor lower area limit (pixels); the stock wrapper's value.
-        max_pixels: image processor upper area limit (pixels); the stock wrapper's value.
+        min_pixels: image processor lower area limit (pixels); Qwen2.5-VL's own (3136).
+        max_pixels: image processor upper area limit (pixels); Qwen2.5-VL's own (12845056).
         use_system_prompt: prepend MedVision-V0's system prompt (model card 4.1).
         system_prompt: a system prompt text to use instead (wins over ``use_system_prompt``);
             with neither, the chat template's default applies.
+        image_first: put the image before the prompt in the user turn, as MedVision-V0's training
+            data and model card do; by default the prompt comes first, as upstream's benchmark
+            harness (its ``vllm_qwen25vl`` wrapper) sent every Qwen2.5-VL and MedVision-V0 request.
         max_new_tokens: generation budget when the task does not set one.
         on_mismatch: ``error`` (raise :class:`SizeMismatchError`) or ``warn`` (log and go on).
         size_log: a JSONL file to append one record per image to (doc, task, handed, processed and
-            stated ``[H, W]``, whether it matched, whether the chat carried the system prompt): an
-            audit trail of what the model saw.
+            expected ``[H, W]``, image policy, whether it matched, whether the chat carried the system
+            prompt): an audit trail of what the model saw.
     """
 
     is_simple = True
@@ -134,10 +142,11 @@ class MedVisionQwen2_5_VL(lmms):
         batch_size: int | str = 1,
         dtype: str = "bfloat16",
         attn_implementation: str | None = None,
-        min_pixels: int = QWEN2_5_VL_MIN_PIXELS,
-        max_pixels: int = QWEN2_5_VL_MAX_PIXELS,
+        min_pixels: int = QWEN2_5_VL_PROCESSOR_MIN_PIXELS,
+        max_pixels: int = QWEN2_5_VL_PROCESSOR_MAX_PIXELS,
         use_system_prompt: bool | str = False,
         system_prompt: str | None = None,
+        image_first: bool | str = False,
         max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         on_mismatch: str = "error",
         size_log: str | None = None,
@@ -170,6 +179,7 @@ class MedVisionQwen2_5_VL(lmms):
         self.batch_size_per_gpu = int(batch_size)
         self.max_new_tokens = int(max_new_tokens)
         self.on_mismatch = on_mismatch
+        self.image_first = _parse_bool(image_first)
         if system_prompt:
             self.system_prompt: str | None = str(system_prompt).replace("\\n", "\n")
         elif _parse_bool(use_system_prompt):
@@ -209,10 +219,10 @@ class MedVisionQwen2_5_VL(lmms):
     # --- generation ------------------------------------------------------------------------------
 
     def messages(self, prompt: str, images: Sequence[Image.Image]) -> list[dict]:
-        """The chat for one request: optional system turn, then the images and the prompt."""
-        content = [{"type": "image", "image": image} for image in images]
-        content.append({"type": "text", "text": prompt.replace("<image>", "").strip()})
-        chat = [{"role": "user", "content": content}]
+        """The chat for one request: optional system turn, then the prompt and the images (order: ``image_first``)."""
+        pictures = [{"type": "image", "image": image} for image in images]
+        text = [{"type": "text", "text": prompt.replace("<image>", "").strip()}]
+        chat = [{"role": "user", "content": pictures + text if self.image_first else text + pictures}]
         if self.system_prompt:
             # plain-string content, as in the model card's quick start
             chat.insert(0, {"role": "system", "content": self.system_prompt})
@@ -230,10 +240,8 @@ class MedVisionQwen2_5_VL(lmms):
         progress = tqdm(total=len(requests), disable=self.rank != 0, desc="Model Responding")
         for chunk in collator.get_batched(n=self.batch_size, batch_fn=None):
             prompts, all_gen_kwargs, doc_to_visuals, doc_ids, tasks, splits = zip(*chunk)
-            visuals = [
-                list(doc_to_visual(self.task_dict[task][split][doc_id]) or [])
-                for doc_to_visual, doc_id, task, split in zip(doc_to_visuals, doc_ids, tasks, splits)
-            ]
+            docs = [self.task_dict[task][split][doc_id] for doc_id, task, split in zip(doc_ids, tasks, splits)]
+            visuals = [list(doc_to_visual(doc) or []) for doc_to_visual, doc in zip(doc_to_visuals, docs)]
             for request_visuals, doc_id, task in zip(visuals, doc_ids, tasks):
                 for image in request_visuals:
                     if not isinstance(image, Image.Image):
@@ -252,7 +260,7 @@ class MedVisionQwen2_5_VL(lmms):
                 padding_side="left",
                 return_tensors="pt",
             )
-            self._check_sizes(prompts, texts, visuals, inputs.get("image_grid_thw"), doc_ids, tasks)
+            self._check_sizes(docs, texts, visuals, inputs.get("image_grid_thw"), doc_ids, tasks)
             inputs = inputs.to(self.model.device)
             gen_kwargs = all_gen_kwargs[0]
             max_new_tokens = int(gen_kwargs.get("max_new_tokens") or self.max_new_tokens)
@@ -288,31 +296,35 @@ class MedVisionQwen2_5_VL(lmms):
         until = gen_kwargs.get("until") or []
         return [until] if isinstance(until, str) else list(until)
 
-    def _check_sizes(self, prompts, texts, visuals, grid_thw, doc_ids, tasks) -> None:
-        """Compare each image's processed grid with its handed and stated size; act on mismatches."""
+    def _check_sizes(self, docs, texts, visuals, grid_thw, doc_ids, tasks) -> None:
+        """Compare each image's processed grid with the size the task meant; act on mismatches."""
         grids = [] if grid_thw is None else [tuple(int(v) for v in row) for row in grid_thw.tolist()]
         position = 0
-        for prompt, text, images, doc_id, task in zip(prompts, texts, visuals, doc_ids, tasks):
-            stated = stated_size(prompt)
+        for doc, text, images, doc_id, task in zip(docs, texts, visuals, doc_ids, tasks):
+            medvision = _is_medvision_doc(doc)
+            stated = LEDGER.stated(doc["family"], doc["doc_key"]) if medvision else None
             for image in images:
                 _, grid_h, grid_w = grids[position]
                 position += 1
+                if not medvision:
+                    continue  # another task's doc: nothing known to check against
                 check = SizeCheck(
                     doc_id=int(doc_id),
                     task=str(task),
                     handed_hw=(image.height, image.width),
                     processed_hw=(grid_h * PATCH_SIZE, grid_w * PATCH_SIZE),
-                    stated_hw=stated,
+                    expected_hw=stated.image_size,
+                    image_policy=stated.image_policy if stated.image_size is not None else UNKNOWN_POLICY,
                 )
                 self.size_checks.append(check)
                 self._log_check(check, system_prompt_in_chat=bool(self.system_prompt) and self.system_prompt in text)
                 if check.ok:
                     continue
                 message = (
-                    f"{type(self).__name__}: the model does not see the image size the task handed over and "
-                    f"stated: {check.describe()}. The prompt's pixel size would be off by the resize factor; "
-                    "check the task's image_policy for this --model (MEDVISION_IMAGE_POLICY; docs/models.md) "
-                    "and this wrapper's min_pixels/max_pixels."
+                    f"{type(self).__name__}: the model does not see the image size the task meant it to see: "
+                    f"{check.describe()}. The prompt's pixel size would be off by the resize factor; check the "
+                    "task's image_policy for this --model (MEDVISION_IMAGE_POLICY; docs/models.md) and this "
+                    "wrapper's min_pixels/max_pixels."
                 )
                 if self.on_mismatch == "error":
                     raise SizeMismatchError(message)
@@ -334,5 +346,5 @@ class MedVisionQwen2_5_VL(lmms):
             )
         else:
             eval_logger.info(
-                f"MedVision: {type(self).__name__}: all {len(self.size_checks)} images seen at the handed and stated size"
+                f"MedVision: {type(self).__name__}: all {len(self.size_checks)} images seen at the size the task meant"
             )

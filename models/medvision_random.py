@@ -1,7 +1,7 @@
 """``medvision_random``: a chance-level lmms-eval model that never looks at the image.
 
-Its rows in a report show what a model scores from the question alone: a uniform random box
-for detection, and sizes, distances and angles drawn from fixed plausible ranges for T/L and
+Its rows in a report show what a model scores from the question alone: the MedVision
+benchmark's random box for detection (width uniform in 1..W, then position uniform), and sizes, distances and angles drawn from fixed plausible ranges for T/L and
 A/D. The distributions and the per-doc seeding are documented in
 :mod:`medvision_tasks.chance`, which the report's random-box baseline shares.
 

@@ -10,9 +10,9 @@ MEDVISION_V0_CHECKPOINT = "YongchengYAO/MedVision-V0-7B"
 class MedVisionV0(MedVisionQwen2_5_VL):
     """MedVision-V0-7B as its model card runs it: the checkpoint and the system prompt by default.
 
-    The task side (``image_policy: medvision_v0``) hands it 504x504 images, the size Qwen2.5-VL
-    processes a 512x512 training image at; use the ``*_cot`` tasks, which carry the model card's
-    CoT prompts.
+    The task side (``image_policy: medvision_v0``) hands it 512x512 images, as it was trained and
+    benchmarked, which its processor sees as 504x504 (the size the prompts state, checked per
+    request); use the ``*_cot`` tasks, which carry the CoT prompts it was trained on.
     """
 
     def __init__(

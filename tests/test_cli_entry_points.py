@@ -98,12 +98,27 @@ def test_the_main_command_writes_results_and_ends_with_the_leaderboard(tmp_path)
     chained = report(out)
     assert chained.returncode == 0, chained.stderr
     assert "Table 3: Tumor/lesion size" in chained.stdout
-    assert "| medvision_random |" in chained.stdout
+    assert "| medvision_random · published · plain |" in chained.stdout
+    (samples_file,) = out.rglob("*_samples_medvision_tl.jsonl")
+    record = json.loads(samples_file.read_text().splitlines()[0])["medvision_record"]
+    assert record["versions"]["lmms_eval"] == "0.7.3"
+    assert set(record["versions"]) == {
+        "medvision-tasks",
+        "lmms_eval",
+        "transformers",
+        "torch",
+        "Pillow",
+        "numpy",
+        "scipy",
+        "nibabel",
+    }
 
 
 def test_the_data_dir_is_announced_once(tmp_path, monkeypatch, caplog):
     import logging
+    from importlib.metadata import version
 
+    import medvision_tasks
     from medvision_tasks import documents
 
     monkeypatch.setenv("MEDVISION_DATA_DIR", str(write_data_dir(tmp_path / "data")))
@@ -111,8 +126,15 @@ def test_the_data_dir_is_announced_once(tmp_path, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         documents.load_documents("tl", None)
         documents.load_documents("ad", None)
-    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("MedVision: running on")]
-    assert said == [f"MedVision: running on MEDVISION_DATA_DIR={tmp_path / 'data'}"]
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("MedVision: ")]
+    assert said == [
+        (
+            f"MedVision: scoring with medvision-tasks {medvision_tasks.__version__}, lmms_eval {version('lmms_eval')}, "
+            f"transformers {version('transformers')}, torch {version('torch')}, Pillow {version('Pillow')}, "
+            f"numpy {version('numpy')}, scipy {version('scipy')}, nibabel {version('nibabel')}"
+        ),
+        f"MedVision: running on MEDVISION_DATA_DIR={tmp_path / 'data'}",
+    ]
 
 
 def test_a_data_error_is_shown_once_as_the_headline(capsys):

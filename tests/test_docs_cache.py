@@ -81,5 +81,22 @@ def test_invalid_docs_are_reported_on_every_run(data_root, monkeypatch):
             docs_cache.load_dataset("tl", None)
     monkeypatch.setenv(documents.SKIP_INVALID_ENV, "1")
     assert len(docs_cache.load_dataset("tl", None)) == len(docs["tl"]) - 1
-    stored = docs_cache._cache_file(docs_cache.selection_key(data_root, "tl", None))
+    stored = docs_cache._cache_file(docs_cache.selection_key(data_root, "tl", None, "published"))
     assert not stored.exists()  # so the next run warns about the dropped doc again
+
+
+def test_each_protocol_is_its_own_load_and_an_unknown_one_is_named_with_a_cache(data_root, loader_calls, monkeypatch):
+    # Loading builds every doc's prompts under the run's protocol, so a load under one protocol
+    # never stands for another's.
+    docs_cache.load_dataset("ad", None)
+    a_new_process(monkeypatch)
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "original")
+    docs_cache.load_dataset("ad", None)
+    assert loader_calls == [("ad", None), ("ad", None)]
+    a_new_process(monkeypatch)
+    docs_cache.load_dataset("ad", None)  # original's own file, from the earlier run
+    assert len(loader_calls) == 2
+    assert len(list((docs_cache.volumes.cache_dir() / "docs").glob("*.arrow"))) == 2
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "nonesuch")
+    with pytest.raises(MedVisionDataError, match="MEDVISION_PROTOCOL='nonesuch': unknown protocol"):
+        docs_cache.load_dataset("ad", None)

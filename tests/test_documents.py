@@ -131,3 +131,22 @@ def test_malformed_docs_are_named_at_load(data_root, family, spoil, message):
     text = str(raised.value)
     assert "1 MedVision doc(s) cannot be evaluated" in text
     assert f"{family}.jsonl" in text and message in text
+
+
+def test_an_empty_measurement_name_is_an_unnamed_measurement_and_a_missing_one_an_error(data_root):
+    docs = default_docs()
+    docs["ad"][0]["measurement_name"] = ""  # unnamed, as every Ceph-Biometrics-400 measurement
+    write_data_dir(data_root, docs)
+    doc = next(d for d in load_documents("ad", None) if d["measurement_name"] == "")
+    assert doc["landmark_names"]
+    del docs["ad"][0]["measurement_name"]
+    write_data_dir(data_root, docs)
+    with pytest.raises(MedVisionDataError, match=r'missing field measurement_name .*write "" for a measurement'):
+        load_documents("ad", None)
+
+
+def test_an_unknown_protocol_stops_the_load(data_root, monkeypatch):
+    write_data_dir(data_root)
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "nope")
+    with pytest.raises(MedVisionDataError, match="MEDVISION_PROTOCOL='nope': unknown protocol"):
+        load_documents("tl", None)

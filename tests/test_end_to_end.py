@@ -113,15 +113,45 @@ def test_known_errors_aggregate_to_hand_computed_values(data_dir, task_manager):
     assert metric(results, "medvision_ad_cot", "mre<0.1") == 0.0
 
 
-def test_negative_angle_or_distance_is_a_parse_failure(data_dir, task_manager):
+def test_the_medvision_group_row_pools_its_subtasks_by_size(data_dir, task_manager):
+    from lmms_eval.utils import make_table
+
+    garbage_key = "Phantom/01/volumes/phantom.nii.gz#2:9/"
+
+    def script(doc, prompt):
+        return "no idea" if doc["doc_key"].startswith(garbage_key) else perfect_answer(doc, prompt)
+
+    results = evaluate(ScriptedModel(script), ["medvision"], task_manager)
+    group = results["results"]["medvision"]
+    sizes = {task: len(results["samples"][task]) for task in BASE_TASKS}
+    # Means over all docs pooled by size: SR over every doc of the six subtasks, IoU over both detection tasks.
+    total = sum(sizes.values())
+    expected_sr = sum(sizes[t] * metric(results, t, "sr") for t in BASE_TASKS) / total
+    assert group["sr,none"] == pytest.approx(expected_sr)
+    detect = ("medvision_detect", "medvision_detect_cot")
+    expected_iou = sum(sizes[t] * metric(results, t, "iou") for t in detect) / sum(sizes[t] for t in detect)
+    assert group["iou,none"] == pytest.approx(expected_iou)
+    assert 0.0 < expected_iou < 100.0 and 0.0 < expected_sr < 100.0
+    assert "mae,none" not in group and "mre,none" not in group  # means over parsed docs: not pooled by size
+    printed = make_table(results, "groups")
+    (row,) = [line for line in printed.splitlines() if line.startswith("|medvision") and "|sr" in line]
+    assert f"{expected_sr:.4f}" in row
+
+
+def test_negative_angle_or_distance_is_scored_as_an_error(data_dir, task_manager):
+    # As upstream's table summaries did: |-5 - t| = t + 5 mm or degrees, relative (t + 5) / t.
     results = evaluate(ScriptedModel(lambda doc, prompt: "<answer>-5.0</answer>"), ["medvision_ad_cot"], task_manager)
-    assert metric(results, "medvision_ad_cot", "sr") == 0.0
+    targets = [27.9, 10.0, 35.0, 60.0]
+    assert metric(results, "medvision_ad_cot", "sr") == 100.0
+    assert metric(results, "medvision_ad_cot", "mae") == pytest.approx(sum(targets) / 4 + 5, rel=1e-6)
+    assert metric(results, "medvision_ad_cot", "mre") == pytest.approx(100 * sum((t + 5) / t for t in targets) / 4)
 
 
 def test_sample_lines_carry_what_a_per_label_report_needs(data_dir, task_manager):
     results = evaluate(ScriptedModel(perfect_answer), ["medvision_tl", "medvision_detect_sagittal"], task_manager)
     line = results["samples"]["medvision_tl"][0]
-    record = line["mae"]
+    record = line["medvision_record"]
+    assert line["mae"] == pytest.approx(record["abs_error"])  # each metric key: the doc's number only
     assert record["dataset"] == "Phantom"
     assert record["label_name"] == "tumor"
     assert record["plane"] == "axial"
@@ -130,7 +160,7 @@ def test_sample_lines_carry_what_a_per_label_report_needs(data_dir, task_manager
     assert record["prediction"] == pytest.approx(record["target"])
     assert record["abs_error"] == pytest.approx(0.0, abs=1e-6)
     json.dumps(line)  # the whole line is JSON-serialisable for --log_samples
-    detection = results["samples"]["medvision_detect_sagittal"][0]["iou"]
+    detection = results["samples"]["medvision_detect_sagittal"][0]["medvision_record"]
     assert detection["plane"] == "sagittal"
     # Sagittal slice 8: 30 x 20 pixels, box rows 6..20, cols 4..11 (inclusive) -> 15 * 8 / 600.
     assert detection["box_area_fraction"] == pytest.approx(15 * 8 / 600)
@@ -144,7 +174,44 @@ def test_prompts_state_the_native_geometry_for_an_unknown_model(data_dir, task_m
     # Coronal slice: rows along x (0.5 mm), columns along z (2.0 mm); 40 x 20 pixels.
     assert seen["image_sizes"] == [(20, 40)]  # PIL gives (width, height)
     assert "The image size is 20 pixels (width) x 40 pixels (height)." in seen["prompt"]
-    assert "The pixel size for this image is 2.000 millimeters (width) x 0.500 millimeters (height)." in seen["prompt"]
+    assert "The pixel size for this image is 2.000 mm (width) x 0.500 mm (height)." in seen["prompt"]
+
+
+def test_the_original_protocol_end_to_end(data_dir, task_manager, monkeypatch):
+    # First-release prompts (pixel size only, no tags), whole-response parsing, min-max pixels.
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "original")
+
+    def untagged(doc, prompt):
+        return "The answer is " + ", ".join(f"{value:.6f}" for value in doc["target"])
+
+    model = ScriptedModel(untagged)
+    results = evaluate(model, ["medvision_tl_coronal", "medvision_detect"], task_manager)
+    tl_seen = next(seen for seen in model.seen if "ellipse" in seen["prompt"])
+    assert "The image size is" not in tl_seen["prompt"]
+    assert "The pixel size for this image is 2.000 mm (width) x 0.500 mm (height).\n" in tl_seen["prompt"]
+    assert metric(results, "medvision_tl_coronal", "sr") == 100.0
+    assert metric(results, "medvision_detect", "iou") == pytest.approx(100.0)
+    record = results["samples"]["medvision_tl_coronal"][0]["medvision_record"]
+    assert record["protocol"] == "original"
+    # The same untagged answers fail under the published protocol, whose plain prompts ask for tags.
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "published")
+    results = evaluate(ScriptedModel(untagged), ["medvision_tl_coronal"], task_manager)
+    assert metric(results, "medvision_tl_coronal", "sr") == 0.0
+    assert results["samples"]["medvision_tl_coronal"][0]["medvision_record"]["protocol"] == "published"
+
+
+def test_an_unknown_protocol_is_a_clear_error(data_dir, task_manager, monkeypatch):
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "paper")
+    with pytest.raises(Exception) as raised:
+        evaluate(ScriptedModel(perfect_answer), ["medvision_tl"], task_manager)
+    chain, error = [], raised.value
+    while error is not None:
+        chain.append(str(error))
+        error = error.__cause__
+    assert any(
+        "MEDVISION_PROTOCOL='paper': unknown protocol 'paper'; expected one of published, original" in text
+        for text in chain
+    ), chain
 
 
 def test_missing_volume_is_reported_before_inference(data_dir, task_manager):

@@ -36,3 +36,90 @@ def test_malformed_answers_are_scored_failures(docs, response):
     _, tumor = docs
     record = utils.score_response(tumor, response, cot=True)
     assert record.parsed is False and record.prediction is None and record.abs_error is None
+
+
+# --- parsing per protocol ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def ad_doc(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDVISION_DATA_DIR", str(write_data_dir(tmp_path)))
+    return next(doc for doc in load_documents("ad", None) if doc["biometric_profile"]["metric_type"] == "distance")
+
+
+@pytest.mark.parametrize(
+    ("protocol", "response", "parsed"),
+    [
+        ("original", "major 12.5, minor 7.0", True),  # whole response
+        ("published", "major 12.5, minor 7.0", False),  # the tag its plain prompt asked for is missing
+        ("published_whole_response", "major 12.5, minor 7.0", True),
+        ("original", "<answer>12.5, 7.0</answer>", True),
+        ("published", "<think>8 9</think><answer>12.5, 7.0</answer> 3", True),
+    ],
+)
+def test_plain_answers_are_read_where_the_protocol_says(docs, monkeypatch, protocol, response, parsed):
+    _, tumor = docs
+    monkeypatch.setenv("MEDVISION_PROTOCOL", protocol)
+    utils.medvision_doc_to_text(tumor, QWEN)
+    record = utils.score_response(tumor, response, cot=False)
+    assert record.parsed is parsed and record.protocol == protocol
+    if parsed:
+        assert record.prediction == (12.5, 7.0)
+
+
+@pytest.mark.parametrize("protocol", ["original", "published"])
+def test_cot_answers_need_the_answer_tag_in_every_protocol(docs, monkeypatch, protocol):
+    _, tumor = docs
+    monkeypatch.setenv("MEDVISION_PROTOCOL", protocol)
+    utils.medvision_doc_to_text_cot(tumor, QWEN)
+    assert utils.score_response(tumor, "12.5, 7.0", cot=True).parsed is False
+    assert utils.score_response(tumor, "<answer>12.5, 7.0</answer>", cot=True).parsed is True
+
+
+def test_the_record_names_the_protocol_its_prompt_was_written_under(docs, monkeypatch):
+    _, tumor = docs
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "original")
+    utils.medvision_doc_to_text(tumor, QWEN)
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "published")  # changed between prompt and scoring
+    record = utils.score_response(tumor, "12.5, 7.0", cot=False)
+    assert record.protocol == "original" and record.parsed is True
+
+
+@pytest.mark.parametrize("protocol", ["original", "published"])
+def test_a_negative_distance_is_scored_as_an_error(ad_doc, monkeypatch, protocol):
+    monkeypatch.setenv("MEDVISION_PROTOCOL", protocol)
+    utils.medvision_doc_to_text_cot(ad_doc, QWEN)
+    target = ad_doc["target"][0]
+    record = utils.score_response(ad_doc, "<answer>-5</answer>", cot=True)
+    assert record.parsed is True and record.prediction == (-5.0,)
+    assert record.abs_error == pytest.approx(target + 5)
+    assert record.rel_error == pytest.approx((target + 5) / target)
+
+
+def test_non_finite_numbers_never_reach_a_record(ad_doc):
+    import json
+
+    utils.medvision_doc_to_text_cot(ad_doc, QWEN)
+    # 400 digits read as inf: a failure.
+    record = utils.score_response(ad_doc, "<answer>" + "9" * 400 + "</answer>", cot=True)
+    assert record.parsed is False and record.abs_error is None
+    # 1e308 is finite, but its relative error to a 0.5 target overflows: a failure too.
+    small = {**ad_doc, "target": [0.5]}
+    record = utils.score_response(small, "<answer>1" + "0" * 308 + "</answer>", cot=True)
+    assert record.parsed is False and record.prediction is None and record.rel_error is None
+    json.dumps(record.to_dict(), allow_nan=False)
+
+
+def test_negative_box_coordinates_are_read(docs):
+    detection, _ = docs
+    utils.medvision_doc_to_text_cot(detection, QWEN)
+    record = utils.score_response(detection, "<answer>-0.1, 0.2, 0.5, 0.6</answer>", cot=True)
+    assert record.parsed is True and record.prediction == (-0.1, 0.2, 0.5, 0.6)
+
+
+def test_a_unit_stored_as_a_list_is_recorded_as_its_unit(docs):
+    # The public export stores T/L units as ["mm"]; upstream printed "mm" and so does the prompt.
+    _, tumor = docs
+    tumor = {**tumor, "biometric_profile": {**tumor["biometric_profile"], "metric_unit": ["mm"]}}
+    assert "in mm.\n" in utils.medvision_doc_to_text(tumor, QWEN)
+    assert utils.score_response(tumor, "<answer>1, 2</answer>", cot=False).unit == "mm"

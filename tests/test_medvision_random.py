@@ -8,7 +8,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from medvision_tasks.chance import doc_rng, random_answer, random_box, random_measurement, random_tumor_axes
+from medvision_tasks.chance import (
+    doc_random_boxes,
+    doc_rng,
+    random_answer,
+    random_box,
+    random_boxes,
+    random_measurement,
+    random_tumor_axes,
+)
 from medvision_tasks.families import get_family
 from medvision_tasks.parsing import parse_answer
 
@@ -41,12 +49,33 @@ def test_boxes_have_whole_pixel_edges_inside_the_image_and_positive_area():
             assert value * n == pytest.approx(round(value * n), abs=1e-9)
 
 
-def test_edge_pairs_are_uniform_over_distinct_pairs():
-    # W = 2: edges {0, 1, 2}, pairs (0,1), (0,2), (1,2) each with probability 1/3.
-    counts = Counter(tuple(random_box(doc_rng(1, f"d{i}"), (1, 2))[0::2]) for i in range(3000))
-    assert set(counts) == {(0.0, 0.5), (0.0, 1.0), (0.5, 1.0)}
-    for count in counts.values():
-        assert abs(count / 3000 - 1 / 3) < 0.04
+def test_box_law_is_the_benchmarks_width_then_position():
+    # W = 2, H = 1: width 1 (prob 1/2) at x0 0 or 1 (1/4 each), or width 2 (1/2) at x0 0.
+    # So [0, .5], [.5, 1] have probability 1/4 each and [0, 1] 1/2; the height is always 1.
+    boxes = [random_box(doc_rng(1, f"d{i}"), (1, 2)) for i in range(4000)]
+    counts = Counter((x0, x1) for x0, _, x1, _ in boxes)
+    assert set(counts) == {(0.0, 0.5), (0.5, 1.0), (0.0, 1.0)}
+    assert abs(counts[(0.0, 0.5)] / 4000 - 0.25) < 0.03
+    assert abs(counts[(0.5, 1.0)] / 4000 - 0.25) < 0.03
+    assert abs(counts[(0.0, 1.0)] / 4000 - 0.5) < 0.03
+    assert {(y0, y1) for _, y0, _, y1 in boxes} == {(0.0, 1.0)}
+
+
+def test_mean_side_is_about_half_the_image():
+    # E[w] = (W + 1) / 2 for w uniform on 1..W: 15.5 of 30 columns, 20.5 of 40 rows.
+    boxes = random_boxes(doc_rng(0, "k"), (40, 30), 200_000)
+    assert ((boxes[:, 2] - boxes[:, 0]) * 30).mean() == pytest.approx(15.5, abs=0.05)
+    assert ((boxes[:, 3] - boxes[:, 1]) * 40).mean() == pytest.approx(20.5, abs=0.07)
+
+
+def test_the_reports_draws_start_with_the_models_answer():
+    size = (37, 53)
+    boxes = doc_random_boxes(4, "D/x#2:1/1", size, 100)
+    assert boxes.shape == (100, 4)
+    assert list(boxes[0]) == random_answer(4, "D/x#2:1/1", "detection", image_size_hw=size)
+    assert len({tuple(b) for b in boxes}) > 50  # the other 99 are fresh draws
+    with pytest.raises(ValueError, match="count"):
+        doc_random_boxes(4, "k", size, 0)
 
 
 def test_sizes_distances_and_angles_stay_in_their_documented_ranges():
@@ -90,7 +119,7 @@ def test_answers_parse_for_plain_and_cot_prompts(doc, cot):
     assert text.startswith("<answer>") and text.endswith("</answer>")
     family = get_family(doc["family"])
     answer = family.answer
-    values = parse_answer(text, answer.count, require_answer_tag=cot, allow_negative=answer.allows_negative)
+    values = parse_answer(text, answer.count, require_answer_tag=cot, allow_negative=False)
     assert values is not None and len(values) == answer.count
     metric_type = (doc.get("biometric_profile") or {}).get("metric_type")
     expected = random_answer(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from medvision_tasks.families import ALL_METRICS
-from medvision_tasks.metrics import aggregate, box_scores, measurement_errors, per_doc_values
+from medvision_tasks.metrics import aggregate, box_scores, measurement_errors
 from tests.helpers.records import detection_record, measurement_record, typed
 
 # ----------------------------------------------------------------------------- box_scores
@@ -247,40 +246,46 @@ def test_a_metric_of_another_family_names_the_doc_and_the_field():
         aggregate(MEASUREMENT_RECORDS, "iou>0.5")
 
 
-def test_per_doc_values_are_the_one_doc_aggregates():
-    records = {
-        "detection": typed(
-            [
-                detection_record("d1", "D", "liver", scores=(0.9, 0.8, 0.85, 0.5)),  # IoU exactly 0.5: a hit
-                detection_record("d2", "D", "liver", scores=(0.3, 0.2, 0.25, 0.1)),
-                detection_record("d3", "D", "liver", scores=None),
-            ]
-        ),
-        "tl": typed(
-            [
-                measurement_record("t1", "D", "tl", "size", errors=(1.5, 0.0999)),
-                measurement_record("t2", "D", "tl", "size", errors=(4.0, 0.1)),  # not < 0.1
-                measurement_record("t3", "D", "tl", "size", errors=None),
-            ]
-        ),
-    }
-    expected = {
-        "recall": [90.0, 30.0, 0.0],
-        "precision": [80.0, 20.0, 0.0],
-        "f1": [85.0, 25.0, 0.0],
-        "iou": [50.0, 10.0, 0.0],
-        "iou>0.5": [100.0, 0.0, 0.0],
+def test_many_boxes_are_scored_row_by_row():
+    from medvision_tasks.metrics import box_scores_of_many
+
+    target = [0.2, 0.2, 0.6, 0.6]  # area 0.16
+    boxes = [
+        [0.2, 0.2, 0.6, 0.6],  # the target: all 1
+        [0.4, 0.4, 0.8, 0.8],  # overlap 0.2 x 0.2 = 0.04, union 0.28
+        [0.5, 0.5, 0.4, 0.9],  # x1 < x0: no area, all 0
+        [0.0, 0.0, 1.0, 1.0],  # the whole image: overlap 0.16, area 1
+    ]
+    many = box_scores_of_many(boxes, target)
+    assert list(many["iou"]) == pytest.approx([1.0, 0.04 / 0.28, 0.0, 0.16])
+    assert list(many["f1"]) == pytest.approx([1.0, 0.08 / 0.32, 0.0, 0.32 / 1.16])
+    assert list(many["precision"]) == pytest.approx([1.0, 0.25, 0.0, 0.16])
+    assert list(many["recall"]) == pytest.approx([1.0, 0.25, 0.0, 1.0])
+    with pytest.raises(ValueError, match="shape"):
+        box_scores_of_many([[0.0, 0.0, 1.0]], target)
+
+
+def test_lmms_eval_aggregates_the_small_per_doc_values_to_the_same_numbers():
+    from medvision_tasks.metrics import doc_value, mean_of_doc_values
+
+    records = typed(
+        [
+            measurement_record("a", "D", "tl", "size", errors=(2.0, 0.05)),
+            measurement_record("b", "D", "tl", "size", errors=(6.0, 0.3)),
+            measurement_record("c", "D", "tl", "size", errors=None),
+        ]
+    )
+    values = {m: [doc_value(r, m) for r in records] for m in ("mae", "mre", "sr", "mre<0.1")}
+    assert values == {
+        "mae": [2.0, 6.0, None],
+        "mre": [5.0, 30.0, None],
         "sr": [100.0, 100.0, 0.0],
-        "mae": [1.5, 4.0, math.nan],
-        "mre": [9.99, 10.0, math.nan],
         "mre<0.1": [100.0, 0.0, 0.0],
     }
-    for metric, values in expected.items():
-        family = "tl" if metric in ("mae", "mre", "mre<0.1") else "detection"
-        got = per_doc_values(records[family], metric)
-        np.testing.assert_allclose(got, values, rtol=1e-12)
-        one_doc = [aggregate([record], metric) for record in records[family]]
-        np.testing.assert_array_equal(got, one_doc)  # bit for bit, NaN where aggregate says NaN
-    assert per_doc_values(records["tl"], "sr").tolist() == [100.0, 100.0, 0.0]
-    with pytest.raises(ValueError, match="unknown metric"):
-        per_doc_values(records["tl"], "accuracy")
+    assert {m: mean_of_doc_values(v) for m, v in values.items()} == pytest.approx(
+        {"mae": 4.0, "mre": 17.5, "sr": 200 / 3, "mre<0.1": 100 / 3}
+    )
+    assert math.isnan(mean_of_doc_values([None, None]))
+    for bad in (math.inf, math.nan, True, "1"):
+        with pytest.raises(ValueError, match=r"mae value of doc #1: expected a finite number or null"):
+            mean_of_doc_values([1.0, bad], "mae value of doc")

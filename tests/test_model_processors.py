@@ -2,8 +2,8 @@
 
 For each policy and for square, wide, tall, tiny and huge slices, the test
 1. renders the slice as the task does (``rendering.render_slice`` to ``policy.input_size``),
-2. writes the prompt as the task does (``prompts.tumor_lesion_prompt`` with
-   ``spacing.stated_pixel_size``) and reads the stated sizes back from its text,
+2. writes the prompt as the task does (``prompts.tumor_lesion_prompt`` of the published protocol
+   with ``spacing.stated_pixel_size`` for ``policy.seen_size``) and reads the stated sizes back,
 3. runs the image through the model's real processor class (tests/helpers/tiny_models.py: the
    transformers processor with the published checkpoint's image settings and a tiny tokenizer), or
    through the stock lmms-eval wrapper's own preprocessing function, checks the number of image
@@ -12,6 +12,10 @@ For each policy and for square, wide, tall, tiny and huge slices, the test
    the vision tower receives are exactly the image handed over: same size, no resize, no padding,
    no extra tile;
 5. checks size x stated pixel size == the slice's physical extent, within the 3-decimal rounding.
+
+Policies whose model is meant to see its processor's resize, as upstream's runs did
+(``processor_limits``: ``qwen2_5_vl_processor``, ``medvision_v0``), are checked for the size only:
+the processor's grid must be exactly the size the prompt states.
 
 The slices are random noise: any resampling, shift or padding changes pixel values, so an exact
 match can only mean the processor left the image alone.
@@ -30,7 +34,8 @@ import torch
 from PIL import Image
 
 from medvision_tasks.prompts import SeenImage, tumor_lesion_prompt
-from medvision_tasks.rendering import render_slice
+from medvision_tasks.protocols import PROTOCOLS
+from medvision_tasks.rendering import MINMAX_NORMALIZATION, render_slice
 from medvision_tasks.spacing import POLICIES, stated_pixel_size
 from tests.helpers import tiny_models
 from tests.helpers.tiny_models import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD
@@ -45,8 +50,9 @@ SLICES = {
 }
 STATED = re.compile(
     r"The image size is (\d+) pixels \(width\) x (\d+) pixels \(height\)\.\n"
-    r"The pixel size for this image is ([\d.]+) millimeters \(width\) x ([\d.]+) millimeters \(height\)\."
+    r"The pixel size for this image is ([\d.]+) mm \(width\) x ([\d.]+) mm \(height\)\."
 )
+PUBLISHED = PROTOCOLS["published"]
 # Worst error of a value reconstructed from normalised float32 pixels (0..255 scale).
 PIXEL_TOLERANCE = 1e-3
 
@@ -58,20 +64,23 @@ def handed_over(policy_name: str, slice_name: str) -> tuple[Image.Image, np.ndar
     """
     (height, width), (ph, pw) = SLICES[slice_name]
     raw = np.random.default_rng(height * 10007 + width).normal(100.0, 40.0, size=(height, width))
-    seen = POLICIES[policy_name].input_size((height, width))
-    image = render_slice(raw, seen)
+    policy = POLICIES[policy_name]
+    handed = policy.input_size((height, width))
+    seen = policy.seen_size(handed)
+    image = render_slice(raw, handed, protocol=PUBLISHED, normalization=MINMAX_NORMALIZATION)
     prompt = tumor_lesion_prompt(
         "tumor",
         "abdominal CT scan",
-        unit="mm",
         seen=SeenImage(seen, stated_pixel_size((height, width), (ph, pw), seen)),
         cot=False,
+        protocol=PUBLISHED,
     )
     match = STATED.search(prompt)
     assert match, prompt
     stated_w, stated_h = int(match.group(1)), int(match.group(2))
     stated_pw, stated_ph = float(match.group(3)), float(match.group(4))
-    assert image.size == (stated_w, stated_h)  # PIL sizes are (W, H)
+    assert image.size == (handed[1], handed[0])  # PIL sizes are (W, H)
+    assert (stated_h, stated_w) == seen
     # Physical extent kept: the pixel size prints with 3 decimals, so each stated pixel is within
     # 0.0005 mm of exact and the extent within stated_size * 0.0005 mm.
     assert abs(stated_h * stated_ph - height * ph) <= stated_h * 0.0005 + 1e-9
@@ -145,9 +154,10 @@ QWEN_LIMITS = {
     # the stock lmms-eval qwen2_5_vl wrapper (and ours) build the processor with these
     "qwen2_5_vl": [(200704, 1605632)],
     "qwen2_vl": [(3136, 602112)],
-    # MedVision-V0-7B's own preprocessor config (Qwen2.5-VL-7B's: 3136..12845056) and the wrapper's
-    "medvision_v0": [(3136, 12845056), (200704, 1605632)],
 }
+# Policies whose model sees its processor's resize: the processor's own limits (Qwen2.5-VL's
+# preprocessor_config.json, as MedVision-V0-7B and Lingshu ship it, and upstream's vLLM kept).
+RESIZED_BY_PROCESSOR = {"qwen2_5_vl_processor": (3136, 12845056), "medvision_v0": (3136, 12845056)}
 
 
 @pytest.mark.parametrize("slice_name", SLICES)
@@ -156,6 +166,18 @@ def test_qwen_processor_leaves_the_image_unchanged(policy_name, slice_name):
     image, grey, stated_hw = handed_over(policy_name, slice_name)
     for min_pixels, max_pixels in QWEN_LIMITS[policy_name]:
         assert_qwen_passes_unchanged(qwen_processor(min_pixels, max_pixels), image, grey, stated_hw)
+
+
+@pytest.mark.parametrize("slice_name", SLICES)
+@pytest.mark.parametrize("policy_name", sorted(RESIZED_BY_PROCESSOR))
+def test_qwen_processor_resizes_to_exactly_the_stated_size(policy_name, slice_name):
+    image, _, stated_hw = handed_over(policy_name, slice_name)
+    assert_qwen_passes_unchanged(qwen_processor(*RESIZED_BY_PROCESSOR[policy_name]), image, None, stated_hw)
+
+
+def test_medvision_v0_is_handed_512_and_sees_504():
+    image, _, stated_hw = handed_over("medvision_v0", "wide")
+    assert image.size == (512, 512) and stated_hw == (504, 504)
 
 
 @pytest.mark.parametrize("slice_name", SLICES)
@@ -276,8 +298,10 @@ def test_clip_336_processor_leaves_the_image_unchanged(slice_name):
 
 
 def test_every_sizing_policy_is_covered_here():
-    covered = set(QWEN_LIMITS) | {"gemma3_896", "internvl_448", "mllama_560", "llava_onevision_384", "clip_336"}
+    covered = set(QWEN_LIMITS) | set(RESIZED_BY_PROCESSOR)
+    covered |= {"gemma3_896", "internvl_448", "mllama_560", "llava_onevision_384", "clip_336"}
     sizing = {name for name, policy in POLICIES.items() if policy.fixed_size or policy.qwen_limits}
+    sizing |= {name for name, policy in POLICIES.items() if policy.processor_limits}
     assert sizing == covered
 
 
@@ -286,7 +310,7 @@ def test_every_sizing_policy_is_covered_here():
 
 def test_controls_a_512_slice_handed_to_qwen_unresized_is_caught():
     raw = np.random.default_rng(1).normal(size=(512, 512))
-    image = render_slice(raw, (512, 512))
+    image = render_slice(raw, (512, 512), protocol=PUBLISHED, normalization=MINMAX_NORMALIZATION)
     grey = np.asarray(image)[:, :, 0]
     with pytest.raises(AssertionError):
         assert_qwen_passes_unchanged(qwen_processor(200704, 1605632), image, grey, (512, 512))
@@ -297,7 +321,7 @@ def test_controls_an_image_one_pixel_off_is_caught_by_the_pixel_comparison():
 
     processor = Gemma3ImageProcessor(size={"height": 896, "width": 896}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     raw = np.random.default_rng(2).normal(size=(897, 896))
-    image = render_slice(raw, (897, 896))
+    image = render_slice(raw, (897, 896), protocol=PUBLISHED, normalization=MINMAX_NORMALIZATION)
     out = processor(images=[image], return_tensors="pt")
     with pytest.raises(AssertionError):
         assert_same_pixels(

@@ -5,11 +5,19 @@ the real task YAMLs and hooks, on a phantom data directory (tests/helpers/synthe
 40 x 30 x 20 volume, so axial slices are 40x30, coronal 40x20, sagittal 30x20 pixels). Its
 answers are noise; what is checked is the image the model saw against the size the prompt stated.
 
-Expected Qwen sizes, by hand (smart_resize, factor 28, 200704..1605632 pixels; all three slices
-are below the minimum area, so both sides scale by beta = sqrt(200704 / (H * W)) and ceil):
+Expected Qwen sizes, by hand (smart_resize, factor 28; all three slices are below the minimum area,
+so both sides scale by beta = sqrt(min_pixels / (H * W)) and ceil to multiples of 28).
+
+The stock wrapper's limits, 200704..1605632 pixels (the task hands over these sizes itself):
 - axial 40x30: beta = 12.933; 40 * beta / 28 = 18.5 -> 19 -> 532; 30 * beta / 28 = 13.9 -> 14 -> 392
 - coronal 40x20: beta = 15.839; 22.6 -> 23 -> 644; 11.3 -> 12 -> 336
 - sagittal 30x20: beta = 18.289; 19.6 -> 20 -> 560; 13.1 -> 14 -> 392
+
+Qwen2.5-VL's own limits, 3136..12845056 pixels, in this package's wrapper (the task hands over the
+slice; the processor resizes it, as upstream's vLLM runs did):
+- axial 40x30: beta = sqrt(3136 / 1200) = 1.617; 40 * beta / 28 = 2.31 -> 3 -> 84; 30 * beta / 28 = 1.73 -> 2 -> 56
+- coronal 40x20: beta = 1.980; 2.83 -> 3 -> 84; 1.41 -> 2 -> 56
+- sagittal 30x20: beta = 2.286; 2.45 -> 3 -> 84; 1.63 -> 2 -> 56
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from tests.helpers.synthetic_data import write_data_dir
 from tests.helpers.tiny_models import build_tiny_qwen2_5_vl
 
 QWEN_SIZE_OF_PLANE = {"axial": (532, 392), "coronal": (644, 336), "sagittal": (560, 392)}
+PROCESSOR_SIZE_OF_PLANE = {"axial": (84, 56), "coronal": (84, 56), "sagittal": (84, 56)}
+SLICE_OF_PLANE = {"axial": (40, 30), "coronal": (40, 20), "sagittal": (30, 20)}
 STATED = re.compile(r"The image size is (\d+) pixels \(width\) x (\d+) pixels \(height\)")
 TASKS = ["medvision_tl", "medvision_ad_cot", "medvision_detect_cot_coronal", "medvision_tl_cot_sagittal"]
 
@@ -77,21 +87,13 @@ def records_by_doc(results: dict) -> dict[tuple[str, int], dict]:
 # --- unit ---------------------------------------------------------------------------------------
 
 
-def test_stated_size_reads_width_then_height():
-    from medvision_tasks.models.medvision_qwen2_5_vl import stated_size
-
-    prompt = "Additional information:\nThe image size is 392 pixels (width) x 532 pixels (height).\n"
-    assert stated_size(prompt) == (532, 392)
-    assert stated_size("Task:\nreturn the coordinates of the bounding box") is None
-
-
-def test_size_check_flags_a_resize_and_a_wrong_statement():
+def test_size_check_compares_the_processed_grid_with_what_the_task_meant():
     from medvision_tasks.models.medvision_qwen2_5_vl import SizeCheck
 
-    assert SizeCheck(0, "t", (504, 504), (504, 504), (504, 504)).ok
-    assert SizeCheck(0, "t", (504, 504), (504, 504), None).ok  # detection states no size
-    assert not SizeCheck(0, "t", (512, 512), (504, 504), (512, 512)).ok  # the processor resized
-    assert not SizeCheck(0, "t", (504, 504), (504, 504), (512, 512)).ok  # the prompt says otherwise
+    assert SizeCheck(0, "t", (512, 512), (504, 504), (504, 504), "medvision_v0").ok  # resized as meant
+    assert SizeCheck(0, "t", (504, 504), (504, 504), (504, 504), "fixed:504x504").ok
+    assert not SizeCheck(0, "t", (512, 512), (504, 504), (512, 512), "native").ok  # resized, not meant
+    assert not SizeCheck(0, "t", (504, 504), (504, 504), None, "unknown").ok  # nothing known to compare
 
 
 def test_unknown_model_args_and_bad_mismatch_mode_are_refused(tiny_qwen):
@@ -101,6 +103,16 @@ def test_unknown_model_args_and_bad_mismatch_mode_are_refused(tiny_qwen):
         MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu", min_pixel=3)
     with pytest.raises(ValueError, match="on_mismatch"):
         MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu", on_mismatch="ignore")
+
+
+def test_the_prompt_comes_before_the_image_unless_asked(tiny_qwen):
+    from medvision_tasks.models.medvision_qwen2_5_vl import MedVisionQwen2_5_VL
+
+    image = object()
+    upstream_order = MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu").messages("q", [image])
+    assert [part["type"] for part in upstream_order[0]["content"]] == ["text", "image"]
+    card_order = MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu", image_first="true").messages("q", [image])
+    assert [part["type"] for part in card_order[0]["content"]] == ["image", "text"]
 
 
 def test_manifests_register_both_names_without_shadowing_the_stock_wrapper():
@@ -124,10 +136,10 @@ def test_wrapper_sees_exactly_the_stated_size_on_every_plane(tiny_qwen, data_dir
     assert len(model.size_checks) == len(records) == 2 + 4 + 1 + 1
     for check in model.size_checks:
         record = records[(check.task, check.doc_id)]
-        expected = QWEN_SIZE_OF_PLANE[record["plane"]]
-        assert record["image_policy"] == "qwen2_5_vl"
-        assert check.handed_hw == check.processed_hw == tuple(record["image_size"]) == expected
-        assert check.stated_hw == (None if record["family"] == "detection" else expected)
+        expected = PROCESSOR_SIZE_OF_PLANE[record["plane"]]
+        assert record["image_policy"] == check.image_policy == "qwen2_5_vl_processor"
+        assert check.handed_hw == SLICE_OF_PLANE[record["plane"]]  # the slice, as upstream handed it over
+        assert check.processed_hw == check.expected_hw == tuple(record["image_size"]) == expected
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     assert [entry["ok"] for entry in logged] == [True] * len(records)
     assert not any(entry["system_prompt_in_chat"] for entry in logged)  # off unless asked
@@ -143,7 +155,8 @@ def test_medvision_v0_sees_504_with_the_system_prompt(tiny_qwen, data_dir, tmp_p
     assert chat.startswith(f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n")
     results = evaluate(model, "medvision_v0", ["medvision_tl_cot", "medvision_ad_cot"])
     for check in model.size_checks:
-        assert check.handed_hw == check.processed_hw == check.stated_hw == (504, 504)
+        assert check.handed_hw == (512, 512)  # as MedVision-V0 was trained and benchmarked
+        assert check.processed_hw == check.expected_hw == (504, 504)
     assert {record["image_policy"] for record in records_by_doc(results).values()} == {"medvision_v0"}
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(logged) == 2 + 4 and all(entry["ok"] and entry["system_prompt_in_chat"] for entry in logged)
@@ -152,10 +165,26 @@ def test_medvision_v0_sees_504_with_the_system_prompt(tiny_qwen, data_dir, tmp_p
 def test_a_size_the_processor_changes_is_a_loud_error(tiny_qwen, data_dir, monkeypatch):
     from medvision_tasks.models.medvision_qwen2_5_vl import MedVisionQwen2_5_VL, SizeMismatchError
 
-    monkeypatch.setenv(POLICY_ENV_VAR, "native")  # hand over 40x30 slices: Qwen resizes them
+    monkeypatch.setenv(POLICY_ENV_VAR, "native")  # hand over 40x30 slices and state them: Qwen resizes them
     model = MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu")
-    with pytest.raises(SizeMismatchError, match=r"handed 40x30, processor grid gives 532x392, prompt states 40x30"):
+    with pytest.raises(SizeMismatchError, match=r"handed 40x30, processor grid gives 84x56, the task meant 40x30"):
         evaluate(model, "medvision_qwen2_5_vl", ["medvision_tl"])
+
+
+def test_the_check_works_for_prompts_that_state_no_size(tiny_qwen, data_dir, monkeypatch):
+    # The original protocol's plain prompts state the pixel size only: the ledger says what was meant.
+    from medvision_tasks.models.medvision_qwen2_5_vl import MedVisionQwen2_5_VL
+
+    monkeypatch.setenv("MEDVISION_PROTOCOL", "original")
+    model = MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu")
+    results = evaluate(model, "medvision_qwen2_5_vl", ["medvision_tl"])
+    assert all("The image size is" not in sample["arguments"][0] for sample in results["samples"]["medvision_tl"])
+    assert [check.ok for check in model.size_checks] == [True, True]
+    assert [check.expected_hw for check in model.size_checks] == [(84, 56), (84, 56)]
+    assert {record["protocol"] for record in records_by_doc(results).values()} == {"original"}
+    monkeypatch.setenv(POLICY_ENV_VAR, "native")
+    with pytest.raises(Exception, match=r"the task meant 40x30"):
+        evaluate(MedVisionQwen2_5_VL(pretrained=str(tiny_qwen), device="cpu"), "medvision_qwen2_5_vl", ["medvision_tl"])
 
 
 def test_warn_mode_flags_every_mismatching_image_and_goes_on(tiny_qwen, data_dir, monkeypatch):
@@ -251,9 +280,9 @@ def test_cli_wrapper_with_system_prompt_sees_every_stated_size_on_the_sample(tin
         for line in lines:
             check = checks[(task, line["doc_id"])]
             assert check["ok"] and check["system_prompt_in_chat"]
-            record = line["sr"]
-            assert record["image_policy"] == "qwen2_5_vl"
-            assert check["processed_hw"] == check["handed_hw"] == record["image_size"]
+            record = line["medvision_record"]
+            assert record["image_policy"] == "qwen2_5_vl_processor"
+            assert check["processed_hw"] == check["expected_hw"] == record["image_size"]
             stated = STATED.search(line["input"])  # the prompt as lmms-eval logged it
             if record["family"] == "detection":
                 assert stated is None
@@ -273,5 +302,8 @@ def test_cli_medvision_v0_gets_its_policy_from_its_model_name(tiny_qwen, tmp_pat
     )
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(entries) == len(samples["medvision_tl_cot"]) > 0
-    assert all(entry["ok"] and entry["system_prompt_in_chat"] and entry["stated_hw"] == [504, 504] for entry in entries)
-    assert {line["sr"]["image_policy"] for line in samples["medvision_tl_cot"]} == {"medvision_v0"}
+    assert all(
+        entry["ok"] and entry["system_prompt_in_chat"] and entry["expected_hw"] == [504, 504] for entry in entries
+    )
+    assert all(entry["handed_hw"] == [512, 512] for entry in entries)
+    assert {line["medvision_record"]["image_policy"] for line in samples["medvision_tl_cot"]} == {"medvision_v0"}

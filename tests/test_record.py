@@ -1,11 +1,12 @@
 """The per-doc record: its JSON layout, the round trip through it, and the errors of a bad one."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from medvision_tasks.ledger import UNKNOWN_POLICY
-from medvision_tasks.record import DocRecord
+from medvision_tasks.record import UNKNOWN_PROTOCOL, DocRecord
 from tests.helpers.records import detection_record, measurement_record
 
 # A T/L answer (12, 6) to a target of (15, 5): errors |12-15| = 3 and |6-5| = 1 mm, mean 2 mm;
@@ -22,6 +23,7 @@ TL = DocRecord(
     metric_type="size",
     unit="mm",
     image_policy="qwen2_5_vl",
+    protocol="published",
     slice_size=(512, 512),
     image_size=(504, 504),
     pixel_size=(0.8 * 512 / 504, 0.8 * 512 / 504),
@@ -46,12 +48,14 @@ def test_the_json_layout_lmms_eval_logs():
         "metric_type",
         "unit",
         "image_policy",
+        "protocol",
         "slice_size",
         "image_size",
         "pixel_size",
         "parsed",
         "prediction",
         "target",
+        "upstream_task",
         "abs_error",
         "rel_error",
     ]
@@ -77,11 +81,18 @@ def test_round_trip_through_json(record):
     assert DocRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
 
 
+def test_the_protocol_is_read_back():
+    data = {**TL.to_dict(), "protocol": "original"}
+    assert DocRecord.from_dict(data).protocol == "original"
+
+
 def test_records_of_earlier_versions_still_read():
     old = measurement_record("a", "FeTA24", "ad", "distance", errors=(1.0, 0.1))
     del old["image_policy"], old["slice_size"]
+    old.pop("protocol", None)
     record = DocRecord.from_dict(old)
     assert record.image_policy == UNKNOWN_POLICY
+    assert record.protocol == UNKNOWN_PROTOCOL
     assert record.slice_size == (64, 64)  # the stated image size stands in
 
 
@@ -118,3 +129,22 @@ def test_a_malformed_record_is_named_with_its_field(data, message):
 def test_a_failed_answer_has_no_error_to_check():
     record = DocRecord.from_dict(_bad(parsed=False, abs_error=None, rel_error=None, prediction=[1.0, "x"]))
     assert record.parsed is False and record.prediction is None and record.abs_error is None
+
+
+def test_versions_round_trip_and_are_checked():
+    versioned = replace(TL, versions={"medvision-tasks": "0.2.0", "lmms_eval": "0.7.3", "torch": "not installed"})
+    data = json.loads(json.dumps(versioned.to_dict()))
+    assert list(data)[-1] == "versions"
+    assert DocRecord.from_dict(data) == versioned
+    assert "versions" not in TL.to_dict() and DocRecord.from_dict(TL.to_dict()).versions is None
+    with pytest.raises(ValueError, match=r"record #3: record field 'versions' must be an object of package names"):
+        DocRecord.from_dict({**data, "versions": {"torch": 2.14}}, where="record #3")
+
+
+def test_upstream_task_is_kept_and_old_records_read_without_it():
+    tagged = replace(TL, upstream_task="KiTS23_TumorLesionSize_Task01_Axial_Test")
+    data = json.loads(json.dumps(tagged.to_dict()))
+    assert data["upstream_task"] == "KiTS23_TumorLesionSize_Task01_Axial_Test"
+    assert DocRecord.from_dict(data) == tagged
+    del data["upstream_task"]  # a record written before the field existed
+    assert DocRecord.from_dict(data).upstream_task is None

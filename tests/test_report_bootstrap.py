@@ -11,7 +11,7 @@ import pytest
 from medvision_tasks.metrics import aggregate
 from medvision_tasks.report import bootstrap
 from medvision_tasks.report.bootstrap import _row_means, bootstrap_intervals
-from medvision_tasks.report.grouping import weighted_mean_over_groups
+from medvision_tasks.report.paper import weighted_mean
 from tests.helpers.records import detection_record, measurement_record, typed
 from tests.test_report_fixtures import alpha_detection, alpha_tl, beta_detection
 
@@ -34,7 +34,7 @@ def test_interval_contains_the_point_estimate_and_is_stable_under_the_seed():
     assert first == again
     assert first != other_seed
     for metric in DETECTION:
-        point = weighted_mean_over_groups(strata, metric)
+        point = weighted_mean(strata, metric)
         low, high = first[metric]
         assert low <= point <= high, metric
         assert low < high or metric == "sr" and low == high == point
@@ -106,6 +106,28 @@ def test_fast_path_equals_calling_aggregate_on_every_resample(monkeypatch):
     assert fast.keys() == slow.keys()
     for name, interval in fast.items():
         assert interval == pytest.approx(slow[name], abs=1e-9), name
+
+
+def test_table3_rule_drops_a_group_without_parsed_docs_from_every_metric_in_each_resample(monkeypatch):
+    # Group "a": 3 docs, one parsed (abs 2 mm, rel .05); group "b": 2 docs, both parsed (rel .5).
+    # A resample of "a" that draws only failures (probability (2/3)^3 = 0.30) leaves "a" out of SR
+    # too, so SR is then b's 100 %; without the rule it is (3 * 0 + 2 * 100) / 5 = 40 %.
+    a = typed(
+        [
+            measurement_record("a0", "D", "tl", "size", errors=(2.0, 0.05), label_name="a"),
+            measurement_record("a1", "D", "tl", "size", errors=None, label_name="a"),
+            measurement_record("a2", "D", "tl", "size", errors=None, label_name="a"),
+        ]
+    )
+    b = typed([measurement_record(f"b{i}", "D", "tl", "size", errors=(4.0, 0.5), label_name="b") for i in range(2)])
+    fast = bootstrap_intervals([a, b], MEASUREMENT, n_resamples=400, seed=1, key="t3", keep_if_defined="mre")
+    assert fast["sr"][1] == pytest.approx(100.0)
+    plain = bootstrap_intervals([a, b], MEASUREMENT, n_resamples=400, seed=1, key="t3")
+    assert plain["sr"][0] == pytest.approx(40.0)
+    monkeypatch.setattr(bootstrap, "_same", lambda x, y: False)
+    slow = bootstrap_intervals([a, b], MEASUREMENT, n_resamples=400, seed=1, key="t3", keep_if_defined="mre")
+    for metric in MEASUREMENT:
+        assert fast[metric] == pytest.approx(slow[metric], abs=1e-9), metric
 
 
 def test_resampling_is_chunked_without_changing_the_draws(monkeypatch):

@@ -16,14 +16,15 @@ import zlib
 from pathlib import Path
 
 import pytest
-from lmms_eval import evaluator as lmms_eval_evaluator
-from lmms_eval.loggers import EvaluationTracker
 from lmms_eval.tasks import TaskManager
 
 from medvision_tasks import utils
 from medvision_tasks.cli import task_folder
 from medvision_tasks.documents import sample_dir
+from medvision_tasks.families import FAMILIES
+from medvision_tasks.record import DocRecord
 from medvision_tasks.report import main
+from tests.helpers.lmms_runs import run_lmms_eval
 from tests.helpers.scripted_model import ScriptedModel, perfect_answer
 
 TASKS = ["medvision_detect", "medvision_detect_cot", "medvision_detect_coronal", "medvision_tl", "medvision_ad_cot"]
@@ -38,33 +39,14 @@ def flaky_answer(doc, prompt):
     return perfect_answer(doc, prompt)
 
 
-def run_lmms_eval(model, model_args: str, out: Path, date: str, task_manager: TaskManager) -> Path:
-    tracker = EvaluationTracker(output_path=str(out))
-    results = lmms_eval_evaluator.simple_evaluate(
-        model=model,
-        model_args=model_args,
-        tasks=TASKS,
-        task_manager=task_manager,
-        bootstrap_iters=0,
-        log_samples=True,
-        evaluation_tracker=tracker,
-        datetime_str=date,
-    )
-    samples = results.pop("samples")
-    tracker.save_results_aggregated(results=results, samples=samples, datetime_str=date)
-    for task_name in results["configs"]:
-        tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
-    return out
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.delenv("MEDVISION_DATA_DIR", raising=False)
     utils.SLICES.clear()
     root = tmp_path_factory.mktemp("runs")
     task_manager = TaskManager(include_path=task_folder(), include_defaults=False)
-    run_lmms_eval(ScriptedModel(flaky_answer), "", root / "scripted", "2026-01-01T00-00-00", task_manager)
-    run_lmms_eval("medvision_random", "seed=0", root / "random", "2026-01-01T00-00-01", task_manager)
+    run_lmms_eval(ScriptedModel(flaky_answer), "", root / "scripted", "2026-01-01T00-00-00", task_manager, TASKS)
+    run_lmms_eval("medvision_random", "seed=0", root / "random", "2026-01-01T00-00-01", task_manager, TASKS)
     return root
 
 
@@ -87,7 +69,7 @@ def lmms_numbers(runs: Path) -> dict[tuple[str, str, str], float]:
         data = json.loads(path.read_text())
         for task in TASKS:
             for key, value in data["results"][task].items():
-                if key.endswith(",none") and "_stderr" not in key:
+                if key.endswith(",none") and "_stderr" not in key and not key.startswith("medvision_record"):
                     numbers[(data["config"]["model"], task, key[: -len(",none")])] = value
     return numbers
 
@@ -106,15 +88,67 @@ def test_report_equals_lmms_eval_for_every_task_and_metric(runs, report_dir):
         assert ours[key] == pytest.approx(value, rel=1e-12, abs=1e-12, nan_ok=True), key
 
 
-def test_table3_rows_are_the_lmms_eval_task_numbers(runs, report_dir):
-    # Every T/L doc of the sample is axial, so Table 3 pools exactly the docs of medvision_tl.
-    expected = lmms_numbers(runs)
+def _axial_tl_records(runs: Path, model: str) -> list[dict]:
+    """The per-doc records of a model's medvision_tl samples file, as logged, axial only."""
+    (path,) = [p for p in runs.rglob("*_samples_medvision_tl.jsonl") if model in str(p)]
+    records = []
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        record = data.get("medvision_record") or data["mae"]  # the record once, or (older runs) per metric
+        if record["plane"] == "axial":
+            records.append(record)
+    return records
+
+
+def _weighted(groups, per_group):
+    """Mean of ``per_group(g)`` over groups, weighted by their docs."""
+    return sum(len(g) * per_group(g) for g in groups) / sum(len(g) for g in groups)
+
+
+def _mean_over_parsed(group, field):
+    return sum(r[field] for r in group if r["parsed"]) / sum(r["parsed"] for r in group)
+
+
+def test_table3_is_the_weighted_mean_of_per_label_numbers(runs, report_dir):
+    # The sample's axial T/L docs: "brain lesion" (MRI) and "lung lesion" (CT), two groups. Upstream's Table 3:
+    # per group MAE/MRE over parsed docs and SR/MRE<0.1 over all, weighted by the group's docs; a group
+    # without a parsed answer leaves every number.
     with (report_dir / "tables" / "table3_tumor_lesion_size.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            assert float(row["value"]) == pytest.approx(
-                expected[(row["model"], "medvision_tl", row["metric"])], rel=1e-12
-            )
-            assert float(row["ci_low"]) <= float(row["value"]) <= float(row["ci_high"])
+        table3 = {(row["model"], row["metric"]): float(row["value"]) for row in csv.DictReader(handle)}
+    for model, folder in (
+        ("ScriptedModel · published · plain", "scripted"),
+        ("medvision_random · published · plain", "random"),
+    ):
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for record in _axial_tl_records(runs / folder, ""):
+            groups.setdefault((record["label_name"], record["modality"]), []).append(record)
+        assert len(groups) == 2
+        kept = [g for g in groups.values() if any(r["parsed"] for r in g)]
+        expected = {
+            "mae": _weighted(kept, lambda g: _mean_over_parsed(g, "abs_error")),
+            "mre": 100 * _weighted(kept, lambda g: _mean_over_parsed(g, "rel_error")),
+            "sr": 100 * _weighted(kept, lambda g: sum(r["parsed"] for r in g) / len(g)),
+            "mre<0.1": 100 * _weighted(kept, lambda g: sum(r["parsed"] and r["rel_error"] < 0.1 for r in g) / len(g)),
+        }
+        for metric, value in expected.items():
+            assert table3[(model, metric)] == pytest.approx(value, rel=1e-12), (model, metric)
+
+
+def test_each_samples_line_holds_the_record_once_and_a_number_per_metric(runs):
+    for path in runs.rglob("*_samples_*.jsonl"):
+        task = path.stem.split("_samples_", 1)[1]
+        metrics = FAMILIES[DocRecord.from_dict(json.loads(path.read_text().splitlines()[0])["medvision_record"]).family]
+        for line in path.read_text().splitlines():
+            data = json.loads(line)
+            records = [key for key, value in data.items() if isinstance(value, dict)]
+            assert records == ["medvision_record"], (task, records)
+            for metric in metrics.metrics:
+                assert data[metric] is None or isinstance(data[metric], float), (task, metric, data[metric])
+    # lmms-eval lists the record key in its results with nothing to show (no aggregation), and no table row
+    for path in runs.rglob("*_results.json"):
+        results = json.loads(path.read_text())["results"]
+        for task in TASKS:
+            assert results[task]["medvision_record,none"] == []
 
 
 def test_scripted_failures_show_in_success_rate_and_random_answers_always_parse(runs):

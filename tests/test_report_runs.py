@@ -31,6 +31,18 @@ def test_reads_every_run_below_the_folder(tmp_path):
     assert alpha.date == "2026-01-01T10-00-00.000000"
 
 
+def test_older_samples_with_the_record_under_every_metric_key_read_the_same(tmp_path):
+    from medvision_tasks.report.build import ReportOptions, build_report
+    from medvision_tasks.report.tables import tables_to_csv
+
+    new = read_runs([write_fixture_runs(tmp_path / "new")], progress=False)
+    old = read_runs([write_fixture_runs(tmp_path / "old", layout="per_metric")], progress=False)
+    assert [t.record_per_metric for r in old for t in r.tasks.values()] == [True] * 5
+    assert [t.record_per_metric for r in new for t in r.tasks.values()] == [False] * 5
+    options = ReportOptions(n_bootstrap=30)
+    assert tables_to_csv(build_report(new, options).tables) == tables_to_csv(build_report(old, options).tables)
+
+
 def test_a_model_folder_or_a_results_file_works_as_well(tmp_path):
     root = write_fixture_runs(tmp_path)
     assert [r.model for r in read_runs([root / "beta"], progress=False)] == ["beta"]
@@ -54,8 +66,8 @@ def test_cot_tasks_make_their_own_system(tmp_path):
     runs = read_runs([tmp_path], progress=False)
     assert runs[0].tasks["medvision_tl_cot"].cot and not runs[0].tasks["medvision_tl"].cot
     systems = collect_systems(runs)
-    assert list(systems) == [System("m", False), System("m", True)]
-    assert System("m", True).name == "m · CoT"
+    assert list(systems) == [System("m", "m", cot=False), System("m", "m", cot=True)]
+    assert [s.name for s in systems] == ["m · plain", "m · CoT"]
 
 
 def test_same_name_different_arguments_are_told_apart(tmp_path):
@@ -65,7 +77,7 @@ def test_same_name_different_arguments_are_told_apart(tmp_path):
     write_run(
         tmp_path, "medvision_random", "seed=1", "d2", {"medvision_tl": (alpha_tl(), ALPHA_TL_REPORTED)}, folder="b"
     )
-    names = [r.model for r in read_runs([tmp_path], progress=False)]
+    names = [r.label for r in read_runs([tmp_path], progress=False)]
     assert names == ["medvision_random [seed=0]", "medvision_random [seed=1]"]
 
 
@@ -74,7 +86,7 @@ def test_a_doc_read_twice_keeps_the_latest_run(tmp_path):
     new = [dict(r, abs_error=1.0) if r["parsed"] else r for r in alpha_tl()]
     write_run(tmp_path, "m", "", "2026-01-01", {"medvision_tl": (old, ALPHA_TL_REPORTED)}, folder="x")
     write_run(tmp_path, "m", "", "2026-02-01", {"medvision_tl": (new, ALPHA_TL_REPORTED)}, folder="y")
-    records = collect_systems(read_runs([tmp_path], progress=False))[System("m")]["tl"]
+    records = collect_systems(read_runs([tmp_path], progress=False))[System("m", "m")]["tl"]
     assert len(records) == 4
     assert [r.abs_error for r in records if r.parsed] == [1.0, 1.0, 1.0]
 
@@ -136,7 +148,10 @@ def _record_changed(**changes):
     ("mutate", "message"),
     [
         (lambda line: "{broken", r"samples_medvision_detect.jsonl:2: not valid JSON"),
-        (lambda line: json.dumps({"doc_id": 1, "recall": 0.5}), r":2: no per-doc record under any metric key"),
+        (
+            lambda line: json.dumps({"doc_id": 1, "recall": 0.5}),
+            r":2: no per-doc record under 'medvision_record' or any metric key",
+        ),
         (_record_changed(doc_key=None), r":2: per-doc record has no field 'doc_key'"),
         (_record_changed(parsed="yes"), r":2: record field 'parsed' must be true or false"),
         (_record_changed(iou=None), r":2: parsed doc's record needs a finite number in 'iou'"),

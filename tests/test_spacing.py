@@ -67,9 +67,34 @@ def test_qwen2_vl_policy_uses_the_qwen2_vl_wrapper_limits():
     assert POLICIES["qwen2_vl"].input_size((100, 80)) == (112, 84)
 
 
-def test_medvision_v0_sees_504_as_the_model_card_says():
-    assert POLICIES["medvision_v0"].input_size((512, 512)) == (504, 504)
-    assert POLICIES["medvision_v0"].input_size((240, 320)) == (504, 504)
+def test_medvision_v0_is_handed_512_and_sees_504_as_the_model_card_says():
+    policy = POLICIES["medvision_v0"]
+    assert policy.input_size((512, 512)) == (512, 512)
+    assert policy.input_size((240, 320)) == (512, 512)
+    # 512 / 28 = 18.3 -> 18 * 28 = 504 per side, 254016 pixels within 3136..12845056.
+    assert policy.seen_size((512, 512)) == (504, 504)
+
+
+@pytest.mark.parametrize(
+    ("slice_hw", "seen_hw"),
+    [
+        ((182, 218), (168, 224)),  # BraTS24: 182/28 = 6.5 -> 6 * 28 (round half to even), 218/28 = 7.8 -> 8 * 28
+        ((2400, 1935), (2408, 1932)),  # Ceph-Biometrics-400: 86 and 69 patches, 4.65 M pixels < 12.8 M
+        ((256, 256), (252, 252)),  # FeTA24
+        # 28 x 56 after rounding is below 3,136 pixels: both sides scaled by sqrt(3136 / 2000) = 1.252 and
+        # ceiled to multiples of 28: 40 * 1.252 / 28 = 1.79 -> 2, 50 * 1.252 / 28 = 2.24 -> 3.
+        ((40, 50), (56, 84)),
+    ],
+)
+def test_qwen2_5_vl_processor_policy_hands_the_slice_and_states_the_processors_size(slice_hw, seen_hw):
+    policy = POLICIES["qwen2_5_vl_processor"]
+    assert policy.input_size(slice_hw) == slice_hw
+    assert policy.seen_size(slice_hw) == seen_hw
+
+
+def test_policies_without_processor_limits_see_what_they_are_handed():
+    for name in ("qwen2_5_vl", "gemma3_896", "native"):
+        assert POLICIES[name].seen_size((123, 45)) == (123, 45)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +182,7 @@ def test_lmms_eval_default_entry_merged_into_the_whole_mapping_resolves():
 def test_environment_variable_wins_over_kwargs(monkeypatch):
     monkeypatch.setenv(POLICY_ENV_VAR, "medvision_v0")
     assert resolve_policy({"image_policy": "gemma3_896"}).name == "medvision_v0"
-    assert resolve_policy({"image_policy": CHOOSE_POLICY}).input_size((512, 512)) == (504, 504)
+    assert resolve_policy({"image_policy": CHOOSE_POLICY}).input_size((300, 400)) == (512, 512)
 
 
 def test_environment_variable_accepts_a_fixed_size(monkeypatch):

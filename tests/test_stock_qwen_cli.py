@@ -51,6 +51,6 @@ def test_stock_qwen2_5_vl_runs_every_family_through_the_cli(tmp_path):
         (samples_file,) = output.rglob(f"*_samples_{task}.jsonl")
         lines = [json.loads(line) for line in samples_file.read_text().splitlines()]
         assert len(lines) == 2
-        record = lines[0]["sr"]
+        record = lines[0]["medvision_record"]
         assert record["image_policy"] == "qwen2_5_vl"
         assert record["dataset"] and record["plane"] and record["label_name"]

@@ -1,4 +1,4 @@
-"""The task folder is generated from its table, and every file of it ships in the wheel."""
+"""The task folder is generated from its table, and every file of it (and of the upstream templates) ships in the wheel."""
 
 import subprocess
 import sys
@@ -62,3 +62,5 @@ def test_wheel_ships_every_task_folder_file(tmp_path):
     }
     assert expected - shipped == set()
     assert not any(name.startswith("models/") for name in shipped), "no top-level package may be called models"
+    templates = REPO / "medvision_tasks" / "upstream" / "templates"  # what `medvision-tasks upstream` writes
+    assert {f"medvision_tasks/upstream/templates/{path.name}" for path in templates.glob("*.[pm][yd]")} <= shipped

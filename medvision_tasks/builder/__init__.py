@@ -15,6 +15,9 @@ One module per job, in the order a build runs:
 - :mod:`.case`: one case start to finish, returning its :class:`~.results.CaseResult`;
 - :mod:`.results`: skips and their reasons, a family's docs, a case's result;
 - :mod:`.importer`: docs already in the public MedVision layout;
+- :mod:`.upstream_tasks`, :mod:`.plan_reader`, :mod:`.public_docs`, :mod:`.public_plan`: the
+  public MedVision data (``prepare --public``): task names and the paper's lists, streaming the
+  benchmark plans, the public builder's docs and filters, one plan file's docs as a case result;
 - :mod:`.cache`: per-case results reused across runs;
 - :mod:`.split`: the subject-level train/test split;
 - :mod:`.layout`, :mod:`.output`: the data directory's file names, and writing them;

@@ -1,9 +1,11 @@
 """The per-case cache of ``medvision-tasks prepare``: re-runs rebuild only the cases that changed.
 
-Every finished case's :class:`CaseResult` (a failed one too, for the merge of a sharded build) is stored under ``DIR/.cases/``, keyed by a hash of its
+Every finished unit's :class:`CaseResult` (a manifest case or a public plan file; a failed one
+too, for the merge of a sharded build) is stored under ``DIR/.cases/``, keyed by a hash of its
 manifest entry, :data:`BUILDER_VERSION` and its input files' sizes and modification times. A
-re-run reuses a case whose key matches and whose written files all exist, and forgets (deleting
-the files only they wrote) cases no longer in the manifest.
+re-run may reuse a result whose key matches and whose written files all exist (which ones it
+reuses: :mod:`.driver`), and forgets (deleting the files only they wrote) units no longer in the
+manifest.
 """
 
 from __future__ import annotations
@@ -50,19 +52,15 @@ def _cache_file(out_dir: Path, case_name: str) -> Path:
     return out_dir / CACHE_DIR / f"{slug(case_name)}-{digest}.json"
 
 
-def load_cached(out_dir: Path, case: CaseSpec, key: str, *, failed_too: bool = False) -> CaseResult | None:
-    """The cached result of a case, if its key matches and every file it wrote is still there.
-
-    A failed case's result is returned only with ``failed_too`` (a merge run reports it; any other
-    run builds the case again).
-    """
+def load_cached(out_dir: Path, case: CaseSpec, key: str) -> CaseResult | None:
+    """The cached result of a case, failed or not, if its key matches and every file it wrote is still there."""
     path = _cache_file(out_dir, case.name)
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
         result = CaseResult.from_json(entry["result"])
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
-    if entry.get("key") != key or result.case != case.name or (result.fatal and not failed_too):
+    if entry.get("key") != key or result.case != case.name:
         return None
     if not all((out_dir / f).is_file() for f in result.files):
         return None

@@ -6,17 +6,19 @@ one mask at a time, so memory stays bounded by a few volumes; finished cases are
 (:mod:`.split`) and everything is written (:mod:`.output`). Bad input in a case or an import is
 a message naming it; the other cases still finish.
 
-Beyond one machine: ``shard=(i, n)`` builds only the cases ``i, i + n, i + 2n, ...`` of the
-manifest (cluster array jobs, each on its own machine, all writing into one shared ``out_dir``)
-and stores them in the case cache, writing nothing else; a last run with ``merge=True`` then
-builds nothing, takes every case from the cache and writes the data directory. Every case runs
-the same :func:`~.case.build_case` either way.
+A unit of work is a manifest case or a public plan file (``prepare --public``). Beyond one
+machine: ``shard=(i, n)`` builds only the units ``i, i + n, i + 2n, ...`` (manifest cases first,
+then plan files; cluster array jobs, each on its own machine, all writing into one shared
+``out_dir``) and stores them in the case cache, writing nothing else; a last run with
+``merge=True`` then builds nothing, takes every unit from the cache and writes the data directory.
+Every unit runs the same function either way (:func:`~.case.build_case` or
+:func:`~.public_plan.build_public_plan`).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +30,9 @@ from medvision_tasks.builder.importer import IMPORTED, Importer
 from medvision_tasks.builder.layout import CACHE_DIR, SPLITS
 from medvision_tasks.builder.manifest import load_manifest
 from medvision_tasks.builder.output import summary, write_docs, write_summary
+from medvision_tasks.builder.public_plan import build_public_plan, plan_specs
 from medvision_tasks.builder.results import CaseResult, skip_rows
-from medvision_tasks.builder.spec import CaseSpec
+from medvision_tasks.builder.spec import IMPORT_SPLIT_BY_SUBJECT, CaseSpec, Manifest, PublicPlanSpec
 from medvision_tasks.builder.split import assign_splits, forced_splits
 from medvision_tasks.families import FAMILY_NAMES
 
@@ -46,7 +49,7 @@ class BuildReport:
         cases_failed: cases that produced nothing (fatal error).
         errors: every message, each naming its case (or import file).
         summary: the content written to ``summary.json`` (empty for a shard run).
-        cases_missing: cases a merge run found in no shard's cache (left out).
+        cases_missing: units (cases, plan files) a merge run found in no shard's cache (left out).
     """
 
     out_dir: Path
@@ -59,27 +62,35 @@ class BuildReport:
     cases_missing: int = 0
 
 
+Unit = CaseSpec | PublicPlanSpec
+"""A unit of work: one manifest case, or one public plan file with its requested tasks."""
+
+
+def _builder(unit: Unit) -> Callable[[Unit, Path], CaseResult]:
+    return build_public_plan if isinstance(unit, PublicPlanSpec) else build_case  # type: ignore[return-value]
+
+
 def _run_cases(
-    todo: list[tuple[int, CaseSpec]], out_dir: Path, workers: int, progress: bool
+    todo: list[tuple[int, Unit]], out_dir: Path, workers: int, progress: bool
 ) -> Iterable[tuple[int, CaseResult]]:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc="prepare", unit="case", disable=not progress or not todo, file=sys.stderr)
+    bar = tqdm(total=len(todo), desc="prepare", unit="unit", disable=not progress or not todo, file=sys.stderr)
     try:
         if workers <= 1 or len(todo) <= 1:
             for index, case in todo:
                 bar.set_postfix_str(case.name, refresh=False)
-                yield index, build_case(case, out_dir)
+                yield index, _builder(case)(case, out_dir)
                 bar.update(1)
             return
         with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-            futures = {pool.submit(build_case, case, out_dir): (index, case) for index, case in todo}
+            futures = {pool.submit(_builder(case), case, out_dir): (index, case) for index, case in todo}
             for future in as_completed(futures):
                 index, case = futures[future]
                 try:
                     result = future.result()
                 except Exception as error:  # noqa: BLE001  a worker died (e.g. out of memory): report the case
-                    result = CaseResult.failed(case, (), f"worker failed ({type(error).__name__}: {error})")
+                    result = CaseResult.failed(case, (), f"worker failed ({type(error).__name__}: {error})")  # type: ignore[arg-type]
                 yield index, result
                 bar.update(1)
     finally:
@@ -101,8 +112,41 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
+def _reusable(unit: Unit, result: CaseResult, merge: bool) -> bool:
+    """Whether a run takes a cached result instead of building the unit.
+
+    The merge takes every result (it reports what each shard saw); any other run only a clean one:
+    a failed unit is built again, and a public plan's errors may come from files outside its cache
+    key (volumes, landmark files).
+    """
+    return merge or not (result.fatal or (isinstance(unit, PublicPlanSpec) and result.errors))
+
+
+def _public_docs(
+    manifest: Manifest, specs: list[PublicPlanSpec], results: list[CaseResult], importer: Importer
+) -> dict[str, list[dict]]:
+    """Every public doc by family, tasks in request order, volumes placed as each request asks."""
+    order = {task.config: n for n, task in enumerate(t for request in manifest.public for t in request.tasks)}
+    volumes = {task.config: request.volumes for request in manifest.public for task in request.tasks}
+    docs: dict[str, list[dict]] = {family: [] for family in FAMILY_NAMES}
+    for spec, result in zip(specs, results):
+        for family in FAMILY_NAMES:
+            for doc in result.docs[family]:
+                mode = volumes[doc["upstream_task"]]
+                if mode != "keep":
+                    doc = dict(doc)
+                    for name in ("image_file", "mask_file", "landmark_file"):
+                        if name in doc:
+                            relative = str(Path(doc[name]).relative_to(spec.dataset_dir))
+                            doc[name] = importer.place(relative, spec.dataset, spec.dataset_dir, mode) or doc[name]
+                docs[family].append(doc)
+    for family in FAMILY_NAMES:
+        docs[family].sort(key=lambda doc: order[doc["upstream_task"]])  # stable: builder order within a task
+    return docs
+
+
 def prepare(
-    manifest_path: str | Path,
+    manifest_path: str | Path | Manifest,
     out_dir: str | Path,
     *,
     workers: int = 1,
@@ -115,15 +159,17 @@ def prepare(
     """Build a MedVision data directory from a manifest.
 
     Args:
-        manifest_path: the YAML manifest (format: docs/data.md).
+        manifest_path: the YAML manifest (format: docs/data.md), or a manifest already parsed
+            (``prepare --public`` builds one from its options).
         out_dir: output directory (created); its layout: :mod:`medvision_tasks.builder.layout`.
         workers: worker processes building cases in parallel (1: in this process).
         seed: split seed; None uses the manifest's ``seed``.
         use_cache: reuse and store per-case results under ``out_dir/.cases/``.
         progress: show a progress bar (and a line on reused cases) on stderr.
-        shard: ``(i, n)``: build only the cases whose manifest position is ``i`` modulo ``n``
-            into the case cache, and write nothing else (module docstring).
-        merge: build nothing: write the data directory from the cases the shards cached; a case
+        shard: ``(i, n)``: build only the units (manifest cases, then public plan files) whose
+            position is ``i`` modulo ``n`` into the case cache, and write nothing else (module
+            docstring).
+        merge: build nothing: write the data directory from the units the shards cached; a unit
             no shard cached is an error naming it.
 
     Returns:
@@ -137,35 +183,37 @@ def prepare(
         raise ValueError("--shard and --merge work through the case cache: drop --no-cache")
     if shard is not None and merge:
         raise ValueError("a run is either one shard or the merge, not both")
-    manifest = load_manifest(manifest_path)
+    manifest = manifest_path if isinstance(manifest_path, Manifest) else load_manifest(manifest_path)
     seed = manifest.seed if seed is None else int(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     forced = forced_splits(manifest)
+    specs = [spec for request in manifest.public for spec in plan_specs(request)]
+    units: list[Unit] = [*manifest.cases, *specs]
 
-    results: list[CaseResult | None] = [None] * len(manifest.cases)
+    results: list[CaseResult | None] = [None] * len(units)
     keys: dict[int, str] = {}
-    todo: list[tuple[int, CaseSpec]] = []
-    for index, case in enumerate(manifest.cases):
+    todo: list[tuple[int, Unit]] = []
+    for index, unit in enumerate(units):
         if shard is not None and index % shard[1] != shard[0]:
             continue
-        keys[index] = case_cache_key(case)
-        # A failed case is built again, except by the merge, which reports what its shard saw.
-        results[index] = load_cached(out, case, keys[index], failed_too=merge) if use_cache else None
+        keys[index] = case_cache_key(unit)
+        cached = load_cached(out, unit, keys[index]) if use_cache else None
+        results[index] = cached if cached is not None and _reusable(unit, cached, merge) else None
         if results[index] is None:
-            todo.append((index, case))
+            todo.append((index, unit))
     reused = len(keys) - len(todo)
     if reused and progress:
-        messages.info(f"prepare: reusing {reused} cached case(s) from {out / CACHE_DIR}")
+        messages.info(f"prepare: reusing {reused} cached result(s) from {out / CACHE_DIR}")
     missing = len(todo) if merge else 0
     if merge:
-        for index, case in todo:
-            results[index] = CaseResult.failed(case, (), f"no shard built it (not in {out / CACHE_DIR}); run its shard")
+        for index, unit in todo:
+            results[index] = CaseResult.failed(unit, (), f"no shard built it (not in {out / CACHE_DIR}); run its shard")  # type: ignore[arg-type]
         todo = []
     for index, result in _run_cases(todo, out, workers, progress):
         results[index] = result
-        if use_cache:
-            store_cached(out, manifest.cases[index], keys[index], result)
+        if use_cache:  # failed ones too: the merge reports them (_reusable)
+            store_cached(out, units[index], keys[index], result)
     if shard is not None:
         built = [results[index] for index, _ in todo]
         return BuildReport(
@@ -182,19 +230,22 @@ def prepare(
     items: list[tuple[str, str, dict]] = []  # (family, subject, doc) in manifest order
     kept_files: set[str] = set()
     failed = 0
-    for case, result in zip(manifest.cases, results):
+    for unit, result in zip(units, results):
         assert result is not None
         errors.extend(result.errors)
         failed += result.fatal
-        kept_files.update(result.files)
         rows.extend({"case": result.case, **row} for row in skip_rows(result.skips))
+        if isinstance(unit, PublicPlanSpec):
+            continue  # test docs as they are: never re-split (below)
+        case = unit
+        kept_files.update(result.files)
         for family in FAMILY_NAMES:
             items.extend((family, case.subject_id, doc) for doc in result.docs[family])
 
     importer = Importer(out)
     for spec in manifest.imports:
         imported = importer.run(spec)
-        if spec.split is not None:
+        if spec.split != IMPORT_SPLIT_BY_SUBJECT:
             for _, subject, _ in imported:
                 previous = forced.setdefault(subject, spec.split)
                 if previous != spec.split:
@@ -212,12 +263,17 @@ def prepare(
     docs: dict[str, dict[str, list[dict]]] = {split: {f: [] for f in FAMILY_NAMES} for split in SPLITS}
     for family, subject, doc in items:
         docs[splits[subject]][family].append(doc)
+    public = _public_docs(
+        manifest, specs, [r for u, r in zip(units, results) if isinstance(u, PublicPlanSpec)], importer
+    )
+    for family in FAMILY_NAMES:
+        docs["test"][family].extend(public[family])
 
     write_docs(out, docs)
-    content = summary(manifest, BUILDER_VERSION, seed, splits, docs, rows, errors, len(manifest.cases), failed)
+    content = summary(manifest, BUILDER_VERSION, seed, splits, docs, rows, errors, len(units), failed)
     write_summary(out, content)
     if use_cache:
-        prune_cache(out, {c.name for c in manifest.cases}, kept_files | importer.files)
+        prune_cache(out, {unit.name for unit in units}, kept_files | importer.files)
     return BuildReport(
         out_dir=out,
         doc_counts={split: {f: len(v) for f, v in docs[split].items()} for split in docs},

@@ -68,13 +68,22 @@ class Importer:
         self.files: set[str] = set()
         self._placed: dict[str, str] = {}
 
-    def _place(self, spec: ImportSpec, dataset: str, value: str) -> str | None:
+    def place(self, value: str, dataset: str, image_root: str, volumes: str) -> str | None:
+        """Where a doc's file is once imported, or None when it does not exist.
+
+        Args:
+            value: the doc's path, relative to ``image_root`` (or absolute).
+            dataset: the doc's dataset (linked and copied files go under ``volumes/imported/<dataset>/``).
+            image_root: what relative paths are relative to.
+            volumes: "keep" (the absolute path of the file itself), "link" or "copy" (a path
+                relative to the output directory, keeping ``value``'s folders).
+        """
         source = Path(value)
         if not source.is_absolute():
-            source = Path(spec.image_root) / source
+            source = Path(image_root) / source
         if not source.exists():
             return None
-        if spec.volumes == "keep":
+        if volumes == "keep":
             return str(source.resolve())
         key = str(source.resolve())
         if key in self._placed:
@@ -83,7 +92,7 @@ class Importer:
         parts = [p for p in relative_value.parts if p not in ("..", ".")]
         target = self.out_dir / IMPORTED_VOLUMES_DIR / slug(dataset) / Path(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if spec.volumes == "copy":
+        if volumes == "copy":
             if not (target.is_file() and target.stat().st_size == source.stat().st_size):
                 shutil.copy2(source, target)
         else:
@@ -139,15 +148,16 @@ class Importer:
         if family == ANGLE_DISTANCE:
             key = str(doc["biometric_profile"].get("metric_key"))
             name, landmark_names = measurements.get(key, (None, None))
-            doc["measurement_name"] = doc.get("measurement_name") or name
+            if doc.get("measurement_name") is None:
+                doc["measurement_name"] = name  # "" for an unnamed measurement (the benchmark's unnamed form)
             doc["landmark_names"] = doc.get("landmark_names") or (
                 [list(x) if isinstance(x, tuple) else x for x in landmark_names] if landmark_names else None
             )
-            if not doc["measurement_name"] or not doc["landmark_names"]:
+            if doc["measurement_name"] is None or not doc["landmark_names"]:
                 self._skip(family, "no measurement name for metric_key")
                 self.errors.append(f"{where}: no name/landmarks for metric_key {key!r} (add it under measurements)")
                 return None
-            doc["label_name"] = doc.get("label_name") or doc["measurement_name"]
+            doc["label_name"] = doc.get("label_name") or doc["measurement_name"] or key
         else:
             label = int(doc["label"])
             doc["label_name"] = doc.get("label_name") or labels.get(label)
@@ -163,7 +173,7 @@ class Importer:
         for field_name in ("image_file", "mask_file", "landmark_file"):
             if not doc.get(field_name):
                 continue
-            placed = self._place(spec, str(doc["dataset_name"]), str(doc[field_name]))
+            placed = self.place(str(doc[field_name]), str(doc["dataset_name"]), spec.image_root, spec.volumes)
             if placed is None:
                 if field_name == "image_file":
                     self._skip(family, "volume not found")

@@ -46,6 +46,10 @@ from medvision_tasks.builder.spec import (
     DEFAULT_SEED,
     DEFAULT_TASK_ID,
     DEFAULT_TRAIN_FRACTION,
+    IMPORT_SPLIT_BY_SUBJECT,
+    PAPER_DOCS_PER_TASK,
+    PAPER_MIN_AD_TARGET,
+    PAPER_PLAN_VERSION,
     CaseSpec,
     ImportSpec,
     LabelSpec,
@@ -53,7 +57,9 @@ from medvision_tasks.builder.spec import (
     Manifest,
     MaskSpec,
     MeasurementSpec,
+    PublicRequest,
 )
+from medvision_tasks.builder.upstream_tasks import PAPER_SET, TaskNameError, resolve_tasks
 from medvision_tasks.families import DETECTION, MASK_FAMILIES
 from medvision_tasks.ground_truth import DEFAULT_MIN_BOX_SIDE_PX, DEFAULT_MIN_LESION_PIXELS
 from medvision_tasks.planes import SLICE_DIM_OF_PLANE
@@ -82,7 +88,18 @@ INHERITED_KEYS = {
 }
 CASE_ONLY_KEYS = {"id", "subject_id", "image", "mask", "masks", "landmarks"}
 DATASET_ONLY_KEYS = {"name", "cases"}
-TOP_LEVEL_KEYS = {"version", "base_dir", "seed", "train_fraction", "defaults", "datasets", "imports"}
+TOP_LEVEL_KEYS = {"version", "base_dir", "seed", "train_fraction", "defaults", "datasets", "imports", "public"}
+PUBLIC_KEYS = {
+    "data_dir",
+    "tasks",
+    "plan_version",
+    "cap",
+    "tl_exclusions",
+    "use_tl_exclusions",
+    "min_ad_target",
+    "check_volumes",
+    "volumes",
+}
 IMPORT_KEYS = {
     "docs",
     "image_root",
@@ -163,6 +180,15 @@ def _split(value: Any, ctx: _Context) -> str | None:
     if value not in ("train", "test"):
         raise ctx.error(f"split must be 'train' or 'test', got {value!r}")
     return str(value)
+
+
+def _import_split(value: Any, ctx: _Context) -> str:
+    if value == IMPORT_SPLIT_BY_SUBJECT:
+        return value
+    split = _split(value, ctx.child("split"))
+    if split is None:
+        raise ctx.error(f"split must be 'test', 'train' or '{IMPORT_SPLIT_BY_SUBJECT}', got {value!r}")
+    return split
 
 
 def _planes(value: Any, ctx: _Context) -> tuple[int, ...]:
@@ -445,7 +471,10 @@ def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
         if not isinstance(landmark_names, list) or len(landmark_names) != 2:
             raise sub.error("landmarks must be [p1, p2] or [[l1p1, l1p2], [l2p1, l2p2]]")
         frozen = tuple(tuple(x) if isinstance(x, list) else x for x in landmark_names)
-        measurements.append((str(key), _text(spec.get("name"), sub, "name"), frozen))
+        if "name" not in spec:
+            # Upstream asks unnamed measurements (every Ceph-Biometrics-400 one) in its unnamed form.
+            raise sub.error('name is required ("" for a measurement without a name)')
+        measurements.append((str(key), _text(spec.get("name"), sub, "name", required=False), frozen))
     pattern = entry.get("subject_id_pattern")
     if pattern is not None:
         try:
@@ -457,7 +486,7 @@ def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
         docs=paths,
         image_root=image_root,
         volumes=volumes,
-        split=_split(entry.get("split"), ctx),
+        split=_import_split(entry.get("split", "test"), ctx),
         dataset_name=_text(entry.get("dataset_name"), ctx, "dataset_name", required=False) or None,
         task_id=_text(entry.get("task_id"), ctx, "task_id", required=False) or None,
         labels=labels,
@@ -465,6 +494,57 @@ def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
         modality=_text(entry.get("modality"), ctx, "modality", required=False),
         image_description=_text(entry.get("image_description"), ctx, "image_description", required=False),
         subject_id_pattern=pattern,
+    )
+
+
+def public_request(entry: Any, base_dir: Path, source: Path, where: str) -> PublicRequest:
+    """A ``public:`` entry (also what ``prepare --public`` builds from its options) as a request.
+
+    Args:
+        entry: the entry's mapping (keys: :data:`PUBLIC_KEYS`).
+        base_dir: what relative paths in it are relative to.
+        source, where: the manifest (or command line) and the entry, for messages.
+
+    Raises:
+        ManifestError: a missing or malformed value, or a task name that names no public config.
+    """
+    ctx = _Context(source, where)
+    entry = _check_keys(entry, PUBLIC_KEYS, ctx)
+    root = _resolve(base_dir, entry.get("data_dir"), ctx, "data_dir")
+    names = entry.get("tasks") or list(PAPER_SET)
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, list):
+        raise ctx.error("tasks must be a list of list names, task-list files or task names")
+    try:
+        tasks = resolve_tasks(
+            _resolve(base_dir, n, ctx, "tasks") if str(n).endswith(".json") else str(n) for n in names
+        )
+    except TaskNameError as error:
+        raise ctx.error(str(error)) from None
+    if not tasks:
+        raise ctx.error("tasks names no task")
+    cap = entry.get("cap", PAPER_DOCS_PER_TASK)
+    volumes = entry.get("volumes", "keep")
+    if volumes not in ("keep", "link", "copy"):
+        raise ctx.error(f"volumes must be keep, link or copy, got {volumes!r}")
+    exclusions = entry.get("tl_exclusions") or []
+    exclusions = [exclusions] if isinstance(exclusions, str) else exclusions
+    minimum = entry.get("min_ad_target", PAPER_MIN_AD_TARGET)
+    use_exclusions = entry.get("use_tl_exclusions", True)
+    if not isinstance(use_exclusions, bool):
+        raise ctx.error(f"use_tl_exclusions must be true or false, got {use_exclusions!r}")
+    return PublicRequest(
+        root=root,
+        tasks=tasks,
+        plan_version=_text(entry.get("plan_version", PAPER_PLAN_VERSION), ctx, "plan_version"),
+        cap=None if cap is None else _positive_int(cap, ctx, "cap"),
+        tl_exclusions=tuple(_resolve(base_dir, p, ctx, "tl_exclusions") for p in exclusions),
+        use_tl_exclusions=use_exclusions,
+        min_ad_target=None if minimum is None else _number(minimum, ctx, "min_ad_target"),
+        check_volumes=0
+        if not entry.get("check_volumes")
+        else _positive_int(entry["check_volumes"], ctx, "check_volumes"),
+        volumes=volumes,
     )
 
 
@@ -534,6 +614,12 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"{path}: imports must be a list")
     for i_index, entry in enumerate(imports):
         manifest.imports.append(_import(entry, base_dir, _Context(path, f"imports[{i_index}]")))
-    if not manifest.cases and not manifest.imports:
-        raise ManifestError(f"{path}: no datasets and no imports: nothing to build")
+    public = content.get("public") or []
+    public = [public] if isinstance(public, Mapping) else public
+    if not isinstance(public, list):
+        raise ManifestError(f"{path}: public must be a list")
+    for p_index, entry in enumerate(public):
+        manifest.public.append(public_request(entry, base_dir, path, f"public[{p_index}]"))
+    if not manifest.cases and not manifest.imports and not manifest.public:
+        raise ManifestError(f"{path}: no datasets, imports or public: nothing to build")
     return manifest

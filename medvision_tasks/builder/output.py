@@ -59,11 +59,15 @@ def write_docs(out: Path, docs: DocsBySplit) -> None:
 def _count_docs(docs: list[dict]) -> dict:
     by_plane = Counter(plane_of_slice_dim(int(d["slice_dim"])) or "?" for d in docs)
     by_label = Counter(f"{d['dataset_name']}/{d.get('label_name')}" for d in docs)
-    return {
+    counts = {
         "total": len(docs),
         "by_plane": dict(sorted(by_plane.items())),
         "by_label": dict(sorted(by_label.items())),
     }
+    by_task = Counter(d["upstream_task"] for d in docs if d.get("upstream_task"))
+    if by_task:
+        counts["by_upstream_task"] = dict(by_task)  # in the order the docs are written
+    return counts
 
 
 def summary(

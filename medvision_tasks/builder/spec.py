@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from medvision_tasks.families import get_family
 from medvision_tasks.ground_truth import DEFAULT_MIN_BOX_SIDE_PX, DEFAULT_MIN_LESION_PIXELS
 from medvision_tasks.planes import PLANES, SLICE_DIM_OF_PLANE
 
@@ -18,6 +19,8 @@ DEFAULT_TRAIN_FRACTION = 0.7
 DEFAULT_SEED = 0
 DEFAULT_LANDMARK_TOLERANCE_MM = 2.0
 DEFAULT_TASK_ID = "01"
+IMPORT_SPLIT_BY_SUBJECT = "subject"
+"""An import's ``split:`` that re-splits its docs by subject (seeded), like built cases."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ class ImportSpec:
         image_root: folder the docs' ``image_file`` / ``mask_file`` / ``landmark_file`` are
             relative to.
         volumes: "link" (symlink into the output), "copy", or "keep" (reference in place).
-        split: "train" / "test" for all, or None (by subject, seeded).
+        split: "test" (the default: docs exported from the public test split stay test docs),
+            "train", or "subject" to re-split them by subject with the manifest's seed.
         dataset_name: only docs of this dataset (None: all).
         task_id: only docs of this taskID (None: all).
         labels: label value -> name, for detection and T/L docs.
@@ -175,7 +179,7 @@ class ImportSpec:
     docs: tuple[str, ...]
     image_root: str
     volumes: str = "link"
-    split: str | None = None
+    split: str = "test"
     dataset_name: str | None = None
     task_id: str | None = None
     labels: tuple[tuple[int, str], ...] = ()
@@ -183,6 +187,126 @@ class ImportSpec:
     modality: str = ""
     image_description: str = ""
     subject_id_pattern: str | None = None
+
+
+PAPER_PLAN_VERSION = "1.0.0"
+"""The public annotations the paper's tables were computed on."""
+PAPER_DOCS_PER_TASK = 1000
+"""The paper ran every upstream task with ``--limit 1000``: its first 1000 docs in builder order."""
+PAPER_MIN_AD_TARGET = 0.1
+"""The paper's A/D numbers leave out docs whose target is below this (degrees or mm): an MRE near 0/0."""
+
+
+@dataclass(frozen=True, order=True)
+class UpstreamTask:
+    """One public MedVision task config: a dataset's task, one family, one plane, its test split.
+
+    Attributes:
+        dataset: the dataset folder name (``KiTS23``; dataset names hold no ``_``).
+        family: "detection", "tl" or "ad".
+        task_id: the two-digit task number (``"01"``): the plan's ``tasks[int(task_id) - 1]``.
+        plane: "axial", "coronal" or "sagittal".
+        metric_type: for the A/D configs that keep one kind of measurement (Ceph-Biometrics-400),
+            "distance" or "angle"; None for a config that yields both (FeTA24) and other families.
+    """
+
+    dataset: str
+    family: str
+    task_id: str
+    plane: str
+    metric_type: str | None = None
+
+    @property
+    def config(self) -> str:
+        """``{dataset}_{BoxSize|TumorLesionSize|BiometricsFromLandmarks[_Distance|_Angle]}_Task{NN}_{Plane}_Test``."""
+        token = get_family(self.family).public_task_type.replace("-", "")
+        metric = f"_{self.metric_type.capitalize()}" if self.metric_type else ""
+        return f"{self.dataset}_{token}{metric}_Task{self.task_id}_{self.plane.capitalize()}_Test"
+
+    @property
+    def task_type(self) -> str:
+        """The public ``taskType`` of its docs (``Biometrics-From-Landmarks-Distance`` for a distance-only config)."""
+        public = get_family(self.family).public_task_type
+        return f"{public}-{self.metric_type.capitalize()}" if self.metric_type else public
+
+    @property
+    def slice_dim(self) -> int:
+        """0 sagittal, 1 coronal, 2 axial."""
+        return SLICE_DIM_OF_PLANE[self.plane]
+
+    @property
+    def task_index(self) -> int:
+        """1-based position of its task in the plan's ``tasks`` list."""
+        return int(self.task_id)
+
+
+@dataclass(frozen=True)
+class PublicRequest:
+    """Docs to build from the public MedVision data as downloaded (``Datasets/<dataset>/`` with its plans).
+
+    Attributes:
+        root: the folder holding ``Datasets/`` (the public loader's ``MedVision_DATA_DIR``).
+        tasks: the upstream task configs, in the order their docs are written.
+        plan_version: the annotation version of the plans (the paper: 1.0.0).
+        cap: keep the first ``cap`` docs of each task, in builder order (None: all).
+        tl_exclusions: folders (holding ``<dataset>/<file>``) or files where the T/L multi-cluster
+            exclusion lists are looked for, after ``<root>/Datasets/<dataset>/``.
+        use_tl_exclusions: drop the T/L docs the exclusion lists name (1.0.0 plans only).
+        min_ad_target: drop A/D docs whose target is below this (None: keep all).
+        check_volumes: per task, check this many docs (evenly spaced) against their volumes.
+        volumes: "keep" (docs name the downloaded files), "link" or "copy" into the output.
+    """
+
+    root: str
+    tasks: tuple[UpstreamTask, ...]
+    plan_version: str = PAPER_PLAN_VERSION
+    cap: int | None = PAPER_DOCS_PER_TASK
+    tl_exclusions: tuple[str, ...] = ()
+    use_tl_exclusions: bool = True
+    min_ad_target: float | None = PAPER_MIN_AD_TARGET
+    check_volumes: int = 0
+    volumes: str = "keep"
+
+
+@dataclass(frozen=True)
+class PublicPlanSpec:
+    """The tasks of one public plan file to build: the unit a worker reads, caches and reports.
+
+    Attributes:
+        dataset: the dataset folder name.
+        kind: "detection" or "biometry" (the plan file's kind).
+        dataset_dir: absolute path of ``Datasets/<dataset>``; the plan's file paths are relative to it.
+        plan_file: absolute path of the plan file to read.
+        plan_version: the version asked for (the file may be the 1.0.0 fallback of a 1.1.x request).
+        tasks: the configs of this plan to build, in request order.
+        cap, use_tl_exclusions, min_ad_target, check_volumes: as in :class:`PublicRequest`.
+        tl_exclusion_file: the exclusion list found for the dataset, or None.
+    """
+
+    dataset: str
+    kind: str
+    dataset_dir: str
+    plan_file: str
+    plan_version: str
+    tasks: tuple[UpstreamTask, ...]
+    cap: int | None = PAPER_DOCS_PER_TASK
+    use_tl_exclusions: bool = True
+    min_ad_target: float | None = PAPER_MIN_AD_TARGET
+    check_volumes: int = 0
+    tl_exclusion_file: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``public <dataset> <plan file name>`` as used in messages and the cache."""
+        return f"public {self.dataset} {Path(self.plan_file).name}"
+
+    def input_paths(self) -> list[str]:
+        """The files whose change changes its docs (the plan and the exclusion list; the cache key)."""
+        return [self.plan_file, *([self.tl_exclusion_file] if self.tl_exclusion_file else [])]
+
+    def to_json(self) -> dict:
+        """The spec as plain JSON data (for the cache key)."""
+        return asdict(self)
 
 
 @dataclass
@@ -195,3 +319,4 @@ class Manifest:
     train_fraction: float = DEFAULT_TRAIN_FRACTION
     cases: list[CaseSpec] = field(default_factory=list)
     imports: list[ImportSpec] = field(default_factory=list)
+    public: list[PublicRequest] = field(default_factory=list)

@@ -2,8 +2,11 @@
 
 Modules, one concern each:
 
-- :mod:`.runs`: reading lmms-eval output folders (results JSON, per-doc samples);
-- :mod:`.grouping`: systems, label groups, anatomy vs tumor/lesion, A/D sub-tasks (docs/report.md);
+- :mod:`.runs`: reading lmms-eval output folders (results JSON, per-doc samples, what tells runs apart);
+- :mod:`.grouping`: systems (leaderboard rows) and which docs are one doc;
+- :mod:`.upstream_labels`: the benchmark's label maps and Table 2 constants, as data;
+- :mod:`.paper`: the paper's aggregation (groups, per-group numbers, weighted means, thresholds,
+  box-size bins, the random-box baseline);
 - :mod:`.bootstrap`: seeded percentile-bootstrap intervals;
 - :mod:`.build`: every table's numbers; :mod:`.tables`: ranking marks, Markdown, CSV;
 - :mod:`.reference`: the paper's published numbers;

@@ -9,12 +9,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from medvision_tasks import messages
-from medvision_tasks.report.build import MIN_GROUP_DOCS, ReportOptions, build_report
+from medvision_tasks.report.build import (
+    RUN_COLUMNS,
+    Report,
+    ReportOptions,
+    build_report,
+    runs_overview,
+    versions_overview,
+)
+from medvision_tasks.report.paper import RANDOM_BOX_DRAWS
 from medvision_tasks.report.runs import ReportInputError, read_runs
 from medvision_tasks.report.tables import tables_to_csv, to_csv, to_markdown
+from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE
 
 PROG = "medvision-tasks report"
 DEFAULT_OUT = Path("medvision-report")
@@ -63,16 +73,16 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument(
         "--min-group-docs",
         type=int,
-        default=MIN_GROUP_DOCS,
+        default=MINIMUM_GROUP_SIZE,
         metavar="N",
-        help=f"Table 2 averages label groups of at least N docs (default {MIN_GROUP_DOCS}, as the paper; docs/report.md)",
+        help=f"Table 2 averages regions of at least N docs (default {MINIMUM_GROUP_SIZE}, the paper's rule; docs/report.md)",
     )
     parser.add_argument(
         "--random-draws",
         type=int,
-        default=10,
+        default=RANDOM_BOX_DRAWS,
         metavar="K",
-        help="random boxes per doc for the box-size baseline (default 10)",
+        help=f"random boxes per doc for the box-size baseline (default {RANDOM_BOX_DRAWS}, as the paper)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument(
@@ -80,6 +90,24 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     return parser
+
+
+def _markdown_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(head), line(["---"] * len(head)), *(line(row) for row in rows)]) + "\n"
+
+
+def runs_markdown(report: Report) -> str:
+    """The runs read and their package versions, as Markdown (the HTML page shows the same)."""
+    text = "### Runs read\n\n" + _markdown_table(RUN_COLUMNS, runs_overview(report.runs))
+    packages, rows, differing = versions_overview(report.runs)
+    if packages:
+        text += "\n### Package versions\n\n" + _markdown_table(["run", "date", *packages], rows)
+        if differing:
+            text += f"\n- Versions differ between runs for: {', '.join(sorted(differing))}.\n"
+    return text + "\n"
 
 
 def write_report(args: argparse.Namespace) -> list[Path]:
@@ -106,7 +134,8 @@ def write_report(args: argparse.Namespace) -> list[Path]:
     all_csv.write_text(tables_to_csv(report.tables), encoding="utf-8")
     markdown = out / "report.md"
     markdown.write_text(
-        "# MedVision leaderboard report\n\n" + "\n".join(to_markdown(t) for t in report.tables), encoding="utf-8"
+        "# MedVision leaderboard report\n\n" + runs_markdown(report) + "\n".join(to_markdown(t) for t in report.tables),
+        encoding="utf-8",
     )
     written += [all_csv, markdown]
     figures = []
@@ -119,7 +148,7 @@ def write_report(args: argparse.Namespace) -> list[Path]:
             )
         else:
             figures = draw_all(report, out / "plots")
-            written += [path for _, path in figures]
+            written += [figure.path for figure in figures]
     from medvision_tasks.report.html import write_html
 
     page = write_html(report, figures, out / "report.html")
@@ -127,7 +156,7 @@ def write_report(args: argparse.Namespace) -> list[Path]:
     if args.screenshot:
         from medvision_tasks.report.screenshot import screenshot
 
-        written.append(screenshot(page, out / "report.png"))
+        written.append(screenshot(page, out / "report.png").path)
     return written
 
 

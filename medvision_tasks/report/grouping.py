@@ -1,53 +1,67 @@
-"""Who is compared (systems) and over which docs (label groups, subsets), as the paper groups them.
+"""Who is compared (systems) and which docs are one doc.
 
-- A *system* is one leaderboard row: a model (as named by :mod:`.runs`) and a prompt variant
-  (plain or CoT). Its records of one family are pooled over every task and run that holds
-  them (e.g. ``medvision_detect`` and ``medvision_detect_coronal``), one record per
-  ``doc_key``: a doc evaluated twice keeps the record of the later run.
-- A *label group* is one label-task of one dataset on one plane: ``(dataset, task_id,
-  label, label_name, modality, plane, metric_type)``, shown as ``label @ modality (plane)``.
-- Table 2 splits detection label groups into **tumor/lesion** (the label name says tumor,
-  tumour, lesion or metasta-tic/-sis) and **anatomy** (all others); each subset's number is a
-  sample-weighted mean over its label groups of at least ``min_group_docs`` (50) docs.
-- Table 4 splits A/D docs by sub-task ``(dataset, metric_type)``, e.g. Ceph-Biometrics-400
-  distance / angle, FeTA24 distance.
-
-Every number is :func:`medvision_tasks.metrics.aggregate` of some records, or the
-sample-weighted mean of such numbers (:func:`weighted_mean_over_groups`).
+- A *system* is one leaderboard row: what tells runs apart for a reader, the checkpoint, the
+  ``--model`` wrapper, model arguments that differ between runs of both (:mod:`.runs`), the
+  scoring protocol its records name, and the prompt (plain or CoT). Its records of one family
+  are pooled over every task and run that holds them (e.g. ``medvision_detect`` and
+  ``medvision_detect_coronal``), one record per ``doc_key``: a doc evaluated twice keeps the
+  record of the later run.
+- A *label group* of this package is one label-task of one dataset on one plane: ``(dataset,
+  task_id, label, label_name, modality, plane, metric_type)``; the plane tables compare a
+  system's planes over the label groups it was asked on every plane. The paper's own grouping
+  (regions pooled across datasets) is :mod:`.paper`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import re
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from medvision_tasks.families import FAMILY_NAMES
-from medvision_tasks.metrics import aggregate
 from medvision_tasks.record import DocRecord
 from medvision_tasks.report.runs import Run, TaskRun
 
 logger = logging.getLogger(__name__)
 
-MIN_GROUP_DOCS = 50
-"""The paper's Table 2 averages over label groups of at least this many docs."""
-_TUMOR_LESION = re.compile(r"tumou?r|lesion|metasta", re.IGNORECASE)
-_DATASET_SLUGS = {"Ceph-Biometrics-400": "ceph", "FeTA24": "feta24"}
-
 
 @dataclass(frozen=True, order=True)
 class System:
-    """One leaderboard row: a model and a prompt variant."""
+    """One leaderboard row.
 
-    model: str
+    Attributes:
+        checkpoint: the checkpoint (:func:`.runs.checkpoint_of`), else the wrapper name.
+        wrapper: the ``--model`` name.
+        variant: model arguments that tell runs of this checkpoint and wrapper apart, or "".
+        protocol: the scoring protocol the records name, "" when they name none.
+        cot: the chain-of-thought prompt (else the plain one).
+    """
+
+    checkpoint: str
+    wrapper: str
+    variant: str = ""
+    protocol: str = ""
     cot: bool = False
 
     @property
     def name(self) -> str:
-        """Display name: the model, with `` · CoT`` for the chain-of-thought variant."""
-        return f"{self.model} · CoT" if self.cot else self.model
+        """The row label: ``checkpoint (wrapper) [variant] · protocol · CoT|plain``."""
+        model = self.checkpoint if self.checkpoint == self.wrapper else f"{self.checkpoint} ({self.wrapper})"
+        parts = [f"{model} [{self.variant}]" if self.variant else model]
+        if self.protocol:
+            parts.append(self.protocol)
+        parts.append("CoT" if self.cot else "plain")
+        return " · ".join(parts)
+
+    @property
+    def model(self) -> str:
+        """The model a reader counts: the checkpoint."""
+        return self.checkpoint
+
+
+def system_of(run: Run, task: TaskRun) -> System:
+    """The leaderboard row a task of a run belongs to."""
+    return System(run.checkpoint, run.model_id, run.variant, task.protocol, task.cot)
 
 
 @dataclass(frozen=True, order=True)
@@ -69,30 +83,6 @@ class LabelGroup:
         return f"{self.label_name}{modality} ({self.plane})"
 
 
-@dataclass(frozen=True, order=True)
-class SubTask:
-    """An A/D sub-task of Table 4: one dataset and one measurement type."""
-
-    dataset: str
-    metric_type: str
-
-    @property
-    def display(self) -> str:
-        """e.g. ``Ceph-Biometrics-400 · distance``."""
-        return f"{self.dataset} · {self.metric_type}"
-
-    @property
-    def slug(self) -> str:
-        """CSV subset name, as in the paper's table: ``ceph_distance``, ``feta24_distance``."""
-        dataset = _DATASET_SLUGS.get(self.dataset) or re.sub(r"[^a-z0-9]+", "", self.dataset.lower())
-        return f"{dataset}_{self.metric_type}"
-
-
-def is_tumor_lesion(label_name: str) -> bool:
-    """True when a label names a tumor or lesion (the paper: tumor, lesion or metastatic)."""
-    return bool(_TUMOR_LESION.search(label_name or ""))
-
-
 def label_group(record: DocRecord) -> LabelGroup:
     """The label group of a per-doc record (label name falls back to the metric type)."""
     return LabelGroup(
@@ -106,66 +96,12 @@ def label_group(record: DocRecord) -> LabelGroup:
     )
 
 
-def sub_task(record: DocRecord) -> SubTask:
-    """The Table 4 sub-task of an A/D record."""
-    return SubTask(dataset=record.dataset, metric_type=record.metric_type or "unknown")
-
-
 def group_by(records: Sequence[DocRecord], key: Callable[[DocRecord], Hashable]) -> dict:
     """Records split by ``key(record)``, keys sorted, records in their original order."""
     groups: dict = {}
     for record in records:
         groups.setdefault(key(record), []).append(record)
     return dict(sorted(groups.items()))
-
-
-def weighted_mean_over_groups(groups: Sequence[Sequence[DocRecord]], metric: str) -> float:
-    """Sample-weighted mean over groups of ``aggregate(group, metric)``.
-
-    Weights are the groups' doc counts. A group whose value is undefined (NaN: ``mae``/``mre``
-    with no parsed doc) is left out of both sums. With one group this is exactly
-    ``aggregate(group, metric)``; for metrics averaged over all docs it equals ``aggregate``
-    of the pooled docs.
-
-    Returns:
-        The mean, NaN when no group has a defined value.
-    """
-    total = 0.0
-    weight = 0
-    for records in groups:
-        value = aggregate(records, metric)
-        if not math.isnan(value):
-            total += len(records) * value
-            weight += len(records)
-    return total / weight if weight else float("nan")
-
-
-@dataclass
-class GroupSelection:
-    """Label groups a Table 2 subset averages over.
-
-    Attributes:
-        included: groups that enter the mean.
-        excluded: groups left out for having fewer than the minimum docs.
-        fallback: True when every group was under the minimum and all were used instead.
-    """
-
-    included: list[LabelGroup]
-    excluded: list[LabelGroup]
-    fallback: bool
-
-
-def select_groups(sizes: Mapping[LabelGroup, int], min_docs: int) -> GroupSelection:
-    """The groups of at least ``min_docs`` docs; all of them when none is that large.
-
-    The fallback keeps small inputs (the bundled sample, a ``--limit`` run) reportable; the
-    report flags such a number instead of leaving the cell empty.
-    """
-    keys = sorted(sizes)
-    included = [key for key in keys if sizes[key] >= min_docs]
-    if included or not keys:
-        return GroupSelection(included, [key for key in keys if sizes[key] < min_docs], False)
-    return GroupSelection(keys, [], True)
 
 
 def doc_identity(record: DocRecord) -> tuple[str, str]:
@@ -195,7 +131,7 @@ def collect_systems(runs: Sequence[Run]) -> dict[System, dict[str, list[DocRecor
     latest: dict[tuple[System, str], tuple[Run, TaskRun]] = {}
     for run in sorted(runs, key=lambda r: r.date):
         for task in run.tasks.values():
-            key = (System(run.model, task.cot), task.task)
+            key = (system_of(run, task), task.task)
             if key in latest:
                 logger.warning(
                     "MedVision: %s: task %s was read from two runs; using %s (later) over %s",

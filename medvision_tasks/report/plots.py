@@ -1,33 +1,58 @@
 """PNG figures of the report (matplotlib's object API: no pyplot, no display, no global state).
 
-- per-label bars per model, the paper's Figure 3: detection recall / precision / F1, T/L MRE,
+- per-group bars per model, the paper's Figure 3: detection recall / precision / F1, T/L MRE,
   A/D MRE;
-- detection metrics against box size, with the random-box baseline dashed;
-- error distributions per model: detection IoU, T/L and A/D relative error (log scale).
+- detection metrics against box size, with the random-box baseline;
+- error distributions per model: detection IoU, T/L and A/D relative error.
 
-Each function draws from computed tables or records and returns the file it wrote, or None
-when there is nothing to draw.
+Rules every figure keeps, so that a reader can trust it:
+
+- **Axes start where the quantity starts**: percentages of docs and overlaps run from 0 to 100 on
+  a linear axis. Relative errors span decades and use a log axis that says so in its label and
+  starts at a stated floor (1 %, or the decade below the smallest value when that is lower), with
+  bars drawn from the floor, so a 55 % error is a long bar, never a stub near the origin.
+- **A readable size whatever the number of groups**: per-group figures show the groups with
+  the most docs (at most :data:`MAX_BARS` bars per panel, :data:`MAX_GROUPS` groups), and say
+  how many more are in the per-group table. Labels are wrapped and the label column sized to
+  them; box-size ticks are percentages every 10 %, never one label per bin.
+- **Overlapping series stay distinguishable**: each model has its own colour, marker and line
+  style, and lines are offset sideways by a fraction of a bin.
+- **Models with nothing to draw are named in a note** under the figure, not given an empty
+  legend entry.
+
+Each ``*_figure`` function returns a :class:`Drawn` (figure and notes) or None when nothing can
+be drawn; :func:`draw_all` saves them and returns :class:`FigureFile` entries for the page.
 """
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from medvision_tasks.families import DETECTION, FAMILIES
 from medvision_tasks.record import DocRecord
 from medvision_tasks.report.build import Report
 from medvision_tasks.report.grouping import System
+from medvision_tasks.report.html import FigureFile
+from medvision_tasks.report.paper import BOX_SIZE_EDGES, box_size_label
 from medvision_tasks.report.tables import SOURCE_BASELINE, Table
 
 DPI = 110
-_LABEL_WRAP = 48  # characters per line of a bar label
-_MAX_HEIGHT_INCHES = 60.0
+MAX_GROUPS = 30
+"""Per-group figures show at most this many groups (those with the most docs)."""
+MAX_BARS = 90
+"""... and at most this many bars per panel (groups x models)."""
+LOG_FLOOR_PERCENT = 1.0
+"""A log axis of relative errors starts here, or at the decade below the smallest value if lower."""
+_LABEL_WRAP = 40
 _METRIC_NAMES = {
     "recall": "Recall (%)",
     "precision": "Precision (%)",
@@ -36,6 +61,16 @@ _METRIC_NAMES = {
     "mre": "MRE (%)",
     "iou>0.5": "IoU>0.5 (%)",
 }
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+_LINESTYLES = ("-", "--", "-.", ":")
+
+
+@dataclass
+class Drawn:
+    """A drawn figure and the notes a reader needs beside it."""
+
+    figure: Figure
+    notes: list[str] = field(default_factory=list)
 
 
 def _colors(n: int) -> list:
@@ -43,162 +78,293 @@ def _colors(n: int) -> list:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    return path
+def _style(index: int) -> dict:
+    """Marker and line style of the ``index``-th series: no two of the first 40 alike."""
+    return {
+        "marker": _MARKERS[index % len(_MARKERS)],
+        "linestyle": _LINESTYLES[(index // len(_MARKERS)) % len(_LINESTYLES)],
+    }
 
 
-def per_label_bars(
-    table: Table, metrics: Sequence[str], path: Path, title: str, *, log_scale: bool = False
-) -> Path | None:
-    """Horizontal grouped bars: one group per label, one bar per model, one panel per metric.
+def log_floor(values: np.ndarray) -> float:
+    """The start of a log axis of percentages: 1 %, or the decade below the smallest positive value if lower."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size == 0:
+        return LOG_FLOOR_PERCENT
+    return min(LOG_FLOOR_PERCENT, 10.0 ** math.floor(math.log10(float(positive.min()))))
+
+
+def _plain_log_axis(ax, floor: float, top: float) -> None:
+    """A log x axis from ``floor`` to ``top`` with ticks written as plain numbers (1, 10, 100), not powers."""
+    ax.set_xscale("log")
+    ax.set_xlim(floor, top)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+
+
+def _note_list(names: Sequence[str]) -> str:
+    return ", ".join(names)
+
+
+def per_label_figure(table: Table, metrics: Sequence[str], title: str, *, log_scale: bool = False) -> Drawn | None:
+    """Horizontal grouped bars: one row per group, one bar per model, one panel per metric.
 
     Args:
-        table: a ``per_label_<family>`` table (label columns label, dataset, model).
-        metrics: metrics to draw, one panel each.
-        path: PNG to write.
+        table: a ``per_label_<family>`` table (label columns group, model, docs).
+        metrics: metrics to draw, one panel each (percent).
         title: figure title.
-        log_scale: logarithmic value axis (relative errors span decades).
+        log_scale: a log value axis from :func:`log_floor` (relative errors), else linear from 0 to 100.
+
+    Returns:
+        None when the table has no row or no model has a value to draw.
     """
     if not table.rows:
         return None
-    labels = list(dict.fromkeys(f"{row.labels['label']} [{row.labels['dataset']}]" for row in table.rows))
-    models = list(dict.fromkeys(row.labels["model"] for row in table.rows))
-    values = {m: np.full((len(labels), len(models)), np.nan) for m in metrics}
+    docs: dict[str, int] = {}  # a group's docs: the most any model was asked
     for row in table.rows:
-        i = labels.index(f"{row.labels['label']} [{row.labels['dataset']}]")
-        j = models.index(row.labels["model"])
+        docs[row.labels["group"]] = max(docs.get(row.labels["group"], 0), int(row.labels["docs"].replace(",", "")))
+    models = list(dict.fromkeys(row.labels["model"] for row in table.rows))
+    all_groups = list(docs)
+    values = {m: np.full((len(all_groups), len(models)), np.nan) for m in metrics}
+    for row in table.rows:
+        i, j = all_groups.index(row.labels["group"]), models.index(row.labels["model"])
         for m in metrics:
             cell = row.cells.get(("all", m))
             if cell is not None:
                 values[m][i, j] = cell.value
-    bar = 0.8 / len(models)
-    height = min(_MAX_HEIGHT_INCHES, 1.5 + len(labels) * max(0.35, 0.16 * len(models)))
-    # Long measurement names wrap; the label column gets the width of the longest line.
-    wrapped = [textwrap.fill(label, _LABEL_WRAP) for label in labels]
-    label_inches = 0.075 * max(len(line) for label in wrapped for line in label.splitlines())
-    fig = Figure(figsize=(4.5 * len(metrics) + label_inches + 0.5, height), layout="constrained")
-    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)
-    colors = _colors(len(models))
-    y = np.arange(len(labels))
-    for ax, m in zip(axes[0], metrics):
-        for j, model in enumerate(models):
-            data = values[m][:, j]
+    # A model without a parsed answer has nothing to draw: undefined errors, or scores that are 0 only by failure.
+    answered = np.zeros(len(models), dtype=bool)
+    for row in table.rows:
+        success = row.cells.get(("all", "sr"))
+        answered[models.index(row.labels["model"])] |= success is not None and success.value > 0
+    drawable = [
+        j for j in range(len(models)) if answered[j] and any(np.isfinite(values[m][:, j]).any() for m in metrics)
+    ]
+    notes = []
+    silent = [models[j] for j in range(len(models)) if j not in drawable]
+    if silent:
+        notes.append(f"Nothing to draw (no parsed answer) for: {_note_list(silent)}.")
+    if not drawable:
+        return None
+    limit = max(5, min(MAX_GROUPS, MAX_BARS // len(drawable)))
+    # Most docs first; ties keep the table's order (axial first, then by name).
+    shown = sorted(range(len(all_groups)), key=lambda i: -docs[all_groups[i]])[:limit]
+    shown.sort()
+    if len(all_groups) > len(shown):
+        notes.append(
+            f"Showing the {len(shown)} groups with the most docs of {len(all_groups)}; every group is in the "
+            "per-group table."
+        )
+    groups = [all_groups[i] for i in shown]
+    models_drawn = [models[j] for j in drawable]
+    data = {m: values[m][np.ix_(shown, drawable)] for m in metrics}
+    wrapped = [textwrap.fill(f"{g} ({docs[g]:,})", _LABEL_WRAP) for g in groups]
+    lines_per_label = max(label.count("\n") + 1 for label in wrapped)
+    bar = 0.8 / len(models_drawn)
+    row_inches = max(0.3 * lines_per_label, 0.17 * len(models_drawn))
+    label_inches = 0.085 * max(len(line) for label in wrapped for line in label.splitlines())
+    legend_rows = math.ceil(len(models_drawn) / 2)
+    height = 1.6 + 0.25 * legend_rows + len(groups) * row_inches
+    fig = Figure(figsize=(4.2 * len(metrics) + label_inches + 0.6, height), layout="constrained")
+    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    colors = _colors(len(models_drawn))
+    y = np.arange(len(groups))
+    for ax, m in zip(axes, metrics):
+        floor = log_floor(data[m]) if log_scale else 0.0
+        for j, model in enumerate(models_drawn):
+            series = data[m][:, j]
+            offsets = y - 0.4 + bar * (j + 0.5)
             if log_scale:
-                data = np.where(data > 0, data, np.nan)
-            ax.barh(y - 0.4 + bar * (j + 0.5), data, height=bar, color=colors[j], label=model)
+                # Bars start at the floor; a value at or below it (0 % included) is a marker on the floor.
+                lengths = np.where(series > floor, series - floor, np.nan)
+                ax.barh(offsets, lengths, left=floor, height=bar, color=colors[j], label=model)
+                low = np.isfinite(series) & (series <= floor)
+                ax.plot(np.full(low.sum(), floor), offsets[low], "|", color=colors[j], markersize=8)
+            else:
+                ax.barh(offsets, series, height=bar, color=colors[j], label=model)
+                zero = np.isfinite(series) & (series == 0)
+                ax.plot(np.zeros(zero.sum()), offsets[zero], "|", color=colors[j], markersize=8)
+        name = _METRIC_NAMES.get(m, m)
+        if log_scale:
+            finite = data[m][np.isfinite(data[m])]
+            top = max(float(finite.max()) if finite.size else 100.0, floor * 10) * 1.5
+            _plain_log_axis(ax, floor, top)
+            ax.set_xlabel(f"{name}, log scale; bars start at {floor:g} %")
+        else:
+            ax.set_xlim(0.0, 100.0)
+            ax.set_xlabel(name)
         if len(metrics) > 1:
-            ax.set_title(_METRIC_NAMES.get(m, m))
-        ax.set_xlabel(_METRIC_NAMES.get(m, m) + (" (log scale)" if log_scale else ""))
-        if log_scale and np.isfinite(values[m]).any() and np.nanmax(values[m]) > 0:
-            ax.set_xscale("log")
+            ax.set_title(name)
         ax.grid(axis="x", alpha=0.3)
-    axes[0][0].set_yticks(y, wrapped)
-    axes[0][0].set_ylim(len(labels) - 0.5, -0.5)  # first label on top, no empty margins
-    fig.legend(
-        *axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=min(4, len(models)), fontsize="small"
-    )
+    axes[0].set_yticks(y, wrapped, fontsize="small")
+    axes[0].set_ylim(len(groups) - 0.5, -0.5)  # first group on top, no empty margins
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize="small")
     fig.suptitle(title)
-    return _save(fig, path)
+    if log_scale or any(np.any(data[m] == 0) for m in metrics):
+        notes.append(
+            "Group labels show their docs; a tick at the axis start marks a value at or below it"
+            + (" (0 included)." if log_scale else " (0).")
+        )
+    return Drawn(fig, notes)
 
 
-def box_size_lines(
-    table: Table, path: Path, metrics: Sequence[str] = ("recall", "precision", "f1", "iou")
-) -> Path | None:
-    """Detection metrics per box-size bin, a line per model, the random baseline dashed."""
+def _bin_centres() -> dict[str, float]:
+    """Upstream's box-size bin labels (``<5%``, ``5–10%``, ..., ``≥90%``) -> their centres in % of the image."""
+    edges = [0.0, *(100.0 * edge for edge in BOX_SIZE_EDGES), 100.0]
+    return {box_size_label(i): (edges[i] + edges[i + 1]) / 2 for i in range(len(edges) - 1)}
+
+
+BOX_SIZE_SPREAD = 2.0
+"""Sideways spread, in % of the image, between the first and the last series of the box-size figure."""
+
+
+def box_size_figure(table: Table, metrics: Sequence[str] = ("recall", "precision", "f1", "iou")) -> Drawn | None:
+    """Detection metrics per box-size bin: a line per model, the random baseline in black.
+
+    Series that would hide each other stay visible: they are offset sideways (within the bin),
+    earlier series are drawn wider and with larger hollow markers, so equal points show as nested
+    shapes of different colours; series with the very same numbers are also named in a note.
+    """
     if not table.rows:
         return None
-    bins = list(dict.fromkeys(row.labels["box area"] for row in table.rows))
     models = list(dict.fromkeys(row.labels["model"] for row in table.rows if row.source != SOURCE_BASELINE))
+    answered = {
+        row.labels["model"] for row in table.rows if row.cells.get(("all", "sr")) and row.cells[("all", "sr")].value > 0
+    }
+    silent = [model for model in models if model not in answered]
+    models = [model for model in models if model in answered]
     baseline = [row for row in table.rows if row.source == SOURCE_BASELINE]
-    fig = Figure(figsize=(4.0 * len(metrics) + 2.5, 4.2), layout="constrained")
-    axes = fig.subplots(1, len(metrics), squeeze=False)
+    centres = _bin_centres()
+    series_list = [(model, [r for r in table.rows if r.labels["model"] == model]) for model in models]
+    if baseline:
+        series_list.append((baseline[0].labels["model"], baseline))
+    n_series = len(series_list)
+    step = BOX_SIZE_SPREAD / (n_series - 1) if n_series > 1 else 0.0
+    fig = Figure(figsize=(11.0, 8.2 + 0.22 * math.ceil(n_series / 2)), layout="constrained")
+    axes = fig.subplots(2, 2, sharex=True, sharey=True).ravel()
     colors = _colors(len(models))
-    # Bin centres in % of the image ("5–10%" -> 7.5), so empty bins leave a visible gap.
-    lows = [float(label.split("–")[0]) for label in bins]
-    highs = [float(label.split("–")[1].rstrip("%")) for label in bins]
-    x = np.array([(lo + hi) / 2 for lo, hi in zip(lows, highs)])
-    for ax, m in zip(axes[0], metrics):
-        for j, model in enumerate(models):
-            series = np.full(len(bins), np.nan)
-            for row in table.rows:
-                if row.labels["model"] == model and row.source != SOURCE_BASELINE:
-                    series[bins.index(row.labels["box area"])] = row.cells[("all", m)].value
-            ax.plot(x, series, marker="o", color=colors[j], label=model)
-        if baseline:
-            series = np.full(len(bins), np.nan)
-            for row in baseline:
-                series[bins.index(row.labels["box area"])] = row.cells[("all", m)].value
-            ax.plot(x, series, linestyle="--", color="black", marker="x", label=baseline[0].labels["model"])
-        ax.set_xlim(0, max(highs))
-        ax.set_xlabel("target box area / image area (%, bin centres)")
+    for ax, m in zip(axes, metrics):
+        for index, (name, rows) in enumerate(series_list):
+            x = np.array([centres[r.labels["box area"]] for r in rows]) + index * step - BOX_SIZE_SPREAD / 2
+            y = np.array([r.cells[("all", m)].value for r in rows])
+            if rows is baseline:
+                style = {"color": "black", "linestyle": (0, (4, 2)), "marker": "x", "linewidth": 1.6, "markersize": 6}
+            else:
+                style = {
+                    "color": colors[index],
+                    **_style(index),
+                    "linewidth": max(1.0, 3.2 - 0.45 * index),
+                    "markersize": max(4.0, 10.0 - 1.2 * index),
+                    "markerfacecolor": "none",
+                    "markeredgewidth": 1.6,
+                }
+            ax.plot(x, y, label=name, alpha=0.85, **style)
         ax.set_title(_METRIC_NAMES.get(m, m))
+        ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
+        ax.set_xticks(np.arange(0, 101, 10))
         ax.grid(alpha=0.3)
-    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
-    fig.suptitle("Detection by box size (axial)")
-    return _save(fig, path)
+    for ax in axes[2:]:
+        ax.set_xlabel("target box area / image area (%)")
+    for ax in axes[::2]:
+        ax.set_ylabel("%")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize="small")
+    fig.suptitle("Detection by box size (axial); points at bin centres (<5 %, 5 % bins, ≥90 %)")
+    spread = (
+        f"Lines are offset sideways by up to {BOX_SIZE_SPREAD:g} % of the image and drawn from wide to thin, so "
+        "equal values stay visible."
+    )
+    notes = [spread] + ([f"Nothing to draw (no parsed answer) for: {_note_list(silent)}."] if silent else [])
+    numbers = {
+        name: tuple((r.labels["box area"], *(r.cells[("all", m)].value for m in metrics)) for r in rows)
+        for name, rows in series_list
+    }
+    same: dict[tuple, list[str]] = {}
+    for name, values in numbers.items():
+        same.setdefault(values, []).append(name)
+    for names in same.values():
+        if len(names) > 1:
+            notes.append(f"Identical numbers in every bin: {' = '.join(names)}.")
+    return Drawn(fig, notes)
 
 
-def error_distributions(
-    systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str, path: Path
-) -> Path | None:
-    """Per model, the spread of per-doc errors: IoU (detection) or relative error (T/L, A/D).
+def error_figure(systems: Mapping[System, Mapping[str, list[DocRecord]]], family: str) -> Drawn | None:
+    """Per model, the spread of per-doc scores: IoU (detection, 0-100 %) or relative error (log axis).
 
-    Parse failures are left out (they have no error; SR counts them); detection failures
-    would score IoU 0 and are left out too, so the box shows answered docs only.
+    Parse failures are left out (they have no error; SR counts them), so the boxes show answered
+    docs only; models without an answered doc are named in a note.
     """
-    names, data = [], []
+    names, data, silent = [], [], []
     for system, families in systems.items():
-        records = [r for r in families.get(family, []) if r.parsed]
-        if family == DETECTION:
-            values = [100.0 * r.iou for r in records]
-        else:
-            values = [100.0 * r.rel_error for r in records if r.rel_error > 0]
+        records = families.get(family, [])
+        if not records:
+            continue
+        parsed = [r for r in records if r.parsed]
+        values = [100.0 * r.iou for r in parsed] if family == DETECTION else [100.0 * r.rel_error for r in parsed]
         if values:
             names.append(system.name)
-            data.append(values)
+            data.append(np.asarray(values))
+        else:
+            silent.append(system.name)
+    notes = [f"No parsed answer to draw for: {_note_list(silent)}."] if silent else []
     if not data:
         return None
-    fig = Figure(figsize=(9, 1.2 + 0.45 * len(names)), layout="constrained")
+    wrapped = [textwrap.fill(name, 48) for name in names]
+    label_inches = 0.085 * max(len(line) for label in wrapped for line in label.splitlines())
+    fig = Figure(figsize=(7.5 + label_inches, 1.5 + 0.5 * len(names)), layout="constrained")
     ax = fig.subplots()
-    ax.boxplot(data, orientation="horizontal", tick_labels=names, showfliers=True, flierprops={"markersize": 2})
     if family == DETECTION:
+        ax.boxplot(data, orientation="horizontal", tick_labels=wrapped, showfliers=True, flierprops={"markersize": 2})
         ax.set_xlabel("IoU of answered docs (%)")
         ax.set_xlim(0, 100)
         ax.set_title("Detection: IoU per doc")
     else:
-        ax.set_xscale("log")
+        floor = log_floor(np.concatenate(data))
+        # An exact answer (error 0) has no place on a log axis: it is drawn at the floor.
+        clipped = [np.maximum(values, floor) for values in data]
+        ax.boxplot(
+            clipped, orientation="horizontal", tick_labels=wrapped, showfliers=True, flierprops={"markersize": 2}
+        )
+        top = max(float(max(v.max() for v in clipped)), floor * 10) * 1.5
+        _plain_log_axis(ax, floor, top)
         ax.axvline(10.0, color="grey", linestyle=":", linewidth=1)
-        ax.set_xlabel("relative error of answered docs (%, log scale; dotted: 10 %)")
+        ax.set_xlabel(f"relative error of answered docs (%, log scale from {floor:g} %; dotted: 10 %)")
         ax.set_title(f"{FAMILIES[family].title}: relative error per doc")
+        if any(np.any(values < floor) for values in data):
+            notes.append(f"Errors below {floor:g} % (exact answers included) are drawn at {floor:g} %.")
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return Drawn(fig, notes)
 
 
-def draw_all(report: Report, out_dir: Path) -> list[tuple[str, Path]]:
-    """Every figure of the report; returns ``(title, path)`` pairs in report order."""
-    figures: list[tuple[str, Path]] = []
+def _save(drawn: Drawn, title: str, path: Path) -> FigureFile:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    drawn.figure.savefig(path, dpi=DPI, bbox_inches="tight")
+    return FigureFile(title, path, drawn.notes)
+
+
+def draw_all(report: Report, out_dir: Path) -> list[FigureFile]:
+    """Every figure of the report, saved as PNG in ``out_dir``, in report order."""
+    figures: list[FigureFile] = []
     per_label = {t.key: t for t in report.per_label}
     specs = [
-        ("per_label_detection", ("recall", "precision", "f1"), "Detection per label (cf. paper Figure 3a)", False),
-        ("per_label_tl", ("mre",), "Tumor/lesion size: MRE per label (cf. Figure 3b)", True),
+        ("per_label_detection", ("recall", "precision", "f1"), "Detection per region (cf. paper Figure 3a)", False),
+        ("per_label_tl", ("mre",), "Tumor/lesion size: MRE per label group (cf. Figure 3b)", True),
         ("per_label_ad", ("mre",), "Angle/distance: MRE per measurement (cf. Figure 3c)", True),
     ]
     for key, metrics, title, log_scale in specs:
         if key in per_label:
-            path = per_label_bars(per_label[key], metrics, out_dir / f"{key}.png", title, log_scale=log_scale)
-            if path:
-                figures.append((title, path))
+            drawn = per_label_figure(per_label[key], metrics, title, log_scale=log_scale)
+            if drawn:
+                figures.append(_save(drawn, title, out_dir / f"{key}.png"))
     if report.box_size is not None:
-        path = box_size_lines(report.box_size, out_dir / "box_size.png")
-        if path:
-            figures.append(("Detection by box size, with the random-box baseline", path))
+        drawn = box_size_figure(report.box_size)
+        if drawn:
+            figures.append(
+                _save(drawn, "Detection by box size, with the random-box baseline", out_dir / "box_size.png")
+            )
     for family in FAMILIES.values():
-        title = f"{family.title}: {'IoU' if family.name == DETECTION else 'error'} distribution"
-        path = error_distributions(report.systems, family.name, out_dir / f"errors_{family.name}.png")
-        if path:
-            figures.append((title, path))
+        drawn = error_figure(report.systems, family.name)
+        if drawn:
+            title = f"{family.title}: {'IoU' if family.name == DETECTION else 'error'} distribution"
+            figures.append(_save(drawn, title, out_dir / f"errors_{family.name}.png"))
     return figures

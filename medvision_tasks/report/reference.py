@@ -12,8 +12,6 @@ import csv
 from dataclasses import dataclass
 from importlib import resources
 
-from medvision_tasks.report.grouping import SubTask
-
 PAPER_CSV = "paper_tables.csv"
 PAPER_TABLE_KEYS = {
     "2_detection": "table2_detection",
@@ -21,12 +19,6 @@ PAPER_TABLE_KEYS = {
     "4_angle_distance": "table4_angle_distance",
 }
 """Paper table name -> report table key."""
-PAPER_SUBTASKS = (
-    SubTask("Ceph-Biometrics-400", "distance"),
-    SubTask("Ceph-Biometrics-400", "angle"),
-    SubTask("FeTA24", "distance"),
-)
-"""Table 4 sub-tasks in the paper's column order."""
 CITATION = (
     "Yao et al., MedVision: Dataset and Benchmark for Quantitative Medical Image Analysis, arXiv 2511.18676 (2025)"
 )

@@ -4,10 +4,17 @@ lmms-eval 0.7.3 with ``--output_path DIR --log_samples`` writes, per model, a fo
 ``DIR/<model name>/`` (or ``DIR`` itself when the model has no ``pretrained=``-like argument)
 holding, per run, ``<date>_results.json`` and for every task ``<date>_samples_<task>.jsonl``
 (``loggers/evaluation_tracker.py``). The results JSON has ``results[task]["<metric>,<filter>"]``,
-``config.model`` and ``config.model_args``; each samples line has ``doc_id``,
-``filtered_resps`` and, under every metric key, the value ``process_results`` returned: for
-MedVision the per-doc record (:class:`medvision_tasks.record.DocRecord`), read back here with
-``DocRecord.from_dict``.
+``config.model``, ``config.model_args`` and ``lmms_eval_version``; each samples line has
+``doc_id``, ``filtered_resps`` and what ``process_results`` returned: the per-doc record
+(:class:`medvision_tasks.record.DocRecord`) once, under :data:`~medvision_tasks.record.RECORD_KEY`
+(runs made before that layout carry it under every metric key instead; both are read), read
+back here with ``DocRecord.from_dict``. Fields other helpers add to the record (``protocol``,
+``upstream_task``, ``versions``) are read from the JSON when present.
+
+What tells runs apart for a reader (:class:`Run`): the ``--model`` wrapper, the checkpoint
+(``pretrained=`` and the like, a local path shortened to its last folder), and model arguments
+that differ between runs of one checkpoint and wrapper (device placement and batch size never
+count).
 
 A run folder may be the ``--output_path``, a model folder inside it, or any folder above them:
 every ``*_results.json`` below it is read.
@@ -25,9 +32,17 @@ from typing import Any
 from tqdm import tqdm
 
 from medvision_tasks.families import ALL_METRICS, TASK_PREFIX, is_cot_task
-from medvision_tasks.record import DocRecord
+from medvision_tasks.record import RECORD_KEY, DocRecord
 
 RESULTS_SUFFIX = "_results.json"
+CHECKPOINT_ARGUMENTS = ("pretrained", "model", "model_name", "model_path", "model_id", "checkpoint", "model_version")
+"""Model arguments naming the checkpoint, first match wins."""
+PLACEMENT_ARGUMENTS = frozenset(
+    {"device", "device_map", "batch_size", "max_batch_size", "parallelize", "tensor_parallel_size", "num_processes"}
+)
+"""Model arguments that place the model on hardware without changing what it answers."""
+UNKNOWN_PROTOCOL = ""
+"""Protocol of records that do not name one (written before records carried ``protocol``)."""
 
 
 class ReportInputError(ValueError):
@@ -46,6 +61,12 @@ class TaskRun:
             results JSON (percent, or mm/degrees for ``mae``).
         records: the per-doc records, in file order.
         samples_path: the samples JSONL they came from.
+        protocol: the scoring protocol its records name (``published``, ``original``, ...),
+            several joined by ``+``, or "" when they name none.
+        upstream_tasks: the upstream task config names its records name, sorted.
+        versions: package -> the versions its records name (the packages that change scores).
+        record_per_metric: True for a samples file of the older layout (the record under every
+            metric key).
     """
 
     task: str
@@ -54,6 +75,10 @@ class TaskRun:
     reported: dict[str, float]
     records: list[DocRecord]
     samples_path: Path
+    protocol: str = UNKNOWN_PROTOCOL
+    upstream_tasks: tuple[str, ...] = ()
+    versions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    record_per_metric: bool = False
 
 
 @dataclass
@@ -61,14 +86,17 @@ class Run:
     """One lmms-eval results file and the MedVision tasks it holds.
 
     Attributes:
-        model: display name: the model name lmms-eval derived from the model arguments
-            (``pretrained=`` and the like), else the ``--model`` name; made unique across runs
-            by :func:`read_runs`.
-        model_id: the ``--model`` name (``config.model``).
+        model: the model name lmms-eval derived from the model arguments, else the ``--model``
+            name (as lmms-eval names the output folder).
+        model_id: the ``--model`` name (``config.model``): the wrapper.
         model_args: the ``--model_args`` string.
         date: the run's date id (file name prefix).
         results_path: the results JSON.
         tasks: MedVision tasks by name.
+        checkpoint: the checkpoint it ran (:func:`checkpoint_of`), else the wrapper name.
+        variant: model arguments that tell it apart from other runs of the same checkpoint and
+            wrapper (``seed=1``), set by :func:`read_runs`; "" when none do.
+        lmms_eval_version: the version lmms-eval wrote in the results file, "" when absent.
     """
 
     model: str
@@ -77,6 +105,34 @@ class Run:
     date: str
     results_path: Path
     tasks: dict[str, TaskRun] = field(default_factory=dict)
+    checkpoint: str = ""
+    variant: str = ""
+    lmms_eval_version: str = ""
+
+    @property
+    def package_versions(self) -> dict[str, str]:
+        """Package -> version(s) of this run: lmms-eval's from the results file, the others from its records.
+
+        Several versions of one package in one run (its tasks were scored apart) are joined by ``/``.
+        """
+        found: dict[str, set[str]] = {}
+        if self.lmms_eval_version:
+            found["lmms_eval"] = {self.lmms_eval_version}
+        for task in self.tasks.values():
+            for package, versions in task.versions.items():
+                found.setdefault(package.replace("-", "_"), set()).update(versions)
+        return {package: " / ".join(sorted(versions)) for package, versions in sorted(found.items())}
+
+    @property
+    def protocols(self) -> str:
+        """The scoring protocols its records name, comma separated; "" when none do."""
+        return ", ".join(sorted({t.protocol for t in self.tasks.values() if t.protocol}))
+
+    @property
+    def label(self) -> str:
+        """``checkpoint (wrapper) [variant]``: the run as a reader tells it apart."""
+        name = self.checkpoint if self.checkpoint == self.model_id else f"{self.checkpoint} ({self.model_id})"
+        return f"{name} [{self.variant}]" if self.variant else name
 
 
 def _load_json(path: Path) -> dict:
@@ -121,6 +177,28 @@ def _model_display_name(data: Mapping) -> tuple[str, str, str]:
     return name, model_id, str(model_args)
 
 
+def parse_model_args(model_args: str) -> dict[str, str]:
+    """``"a=1,b=x"`` -> ``{"a": "1", "b": "x"}`` (a bare word maps to "")."""
+    pairs = {}
+    for part in model_args.split(","):
+        key, _, value = part.partition("=")
+        if key.strip():
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def checkpoint_of(model_args: Mapping[str, str], wrapper: str) -> str:
+    """The checkpoint a run names: a hub id as given (``Qwen/Qwen2.5-VL-7B-Instruct``), a local
+    path shortened to its last part (``/tmp/x/tiny-qwen`` -> ``tiny-qwen``); the wrapper name
+    when no argument names one (:data:`CHECKPOINT_ARGUMENTS`)."""
+    for key in CHECKPOINT_ARGUMENTS:
+        value = model_args.get(key, "")
+        if value:
+            is_path = value.startswith(("/", ".", "~")) or value.count("/") > 1 or "\\" in value
+            return Path(value.rstrip("/\\")).name if is_path else value
+    return wrapper
+
+
 # lmms-eval 0.7.3 exits 0 after a failed evaluation: the report is where a script learns of it.
 NO_RESULTS_HINT = (
     "no results were written. If lmms-eval ran with this --output_path and --log_samples, it failed: "
@@ -158,26 +236,50 @@ def _is_group(data: Mapping, task: str) -> bool:
     return bool(subtasks)
 
 
-def _record_of_line(line_data: Any, where: str) -> DocRecord:
+def _record_of_line(line_data: Any, where: str) -> tuple[DocRecord, Mapping, bool]:
+    """The line's record, its JSON, and whether it uses the older layout (a copy per metric key)."""
     if not isinstance(line_data, dict):
         raise ReportInputError(f"{where}: a samples line must be a JSON object")
-    for metric in ALL_METRICS:
-        record = line_data.get(metric)
-        if isinstance(record, dict):
-            break
-    else:
+    record = line_data.get(RECORD_KEY)
+    per_metric = False
+    if not isinstance(record, dict):
+        per_metric = True
+        record = next((line_data[m] for m in ALL_METRICS if isinstance(line_data.get(m), dict)), None)
+    if record is None:
         raise ReportInputError(
-            f"{where}: no per-doc record under any metric key ({', '.join(ALL_METRICS)}); "
+            f"{where}: no per-doc record under {RECORD_KEY!r} or any metric key ({', '.join(ALL_METRICS)}); "
             "was it written by the MedVision tasks of this package?"
         )
     try:
-        return DocRecord.from_dict(record, where)
+        return DocRecord.from_dict(record, where), record, per_metric
     except ValueError as error:
         raise ReportInputError(str(error)) from None
 
 
-def _read_samples(path: Path, task: str, progress: tqdm) -> list[DocRecord]:
+@dataclass
+class _Extras:
+    """Record fields the report reads from the JSON when present, collected over a samples file."""
+
+    protocols: set[str] = field(default_factory=set)
+    upstream_tasks: set[str] = field(default_factory=set)
+    versions: dict[str, set[str]] = field(default_factory=dict)
+    per_metric: bool = False
+
+    def add(self, record: Mapping, per_metric: bool) -> None:
+        if record.get("protocol"):
+            self.protocols.add(str(record["protocol"]))
+        if record.get("upstream_task"):
+            self.upstream_tasks.add(str(record["upstream_task"]))
+        versions = record.get("versions")
+        if isinstance(versions, Mapping):
+            for package, version in versions.items():
+                self.versions.setdefault(str(package), set()).add(str(version))
+        self.per_metric |= per_metric
+
+
+def _read_samples(path: Path, task: str, progress: tqdm) -> tuple[list[DocRecord], _Extras]:
     records = []
+    extras = _Extras()
     with path.open("rb") as handle:
         for line_number, raw in enumerate(handle, start=1):
             progress.update(len(raw))
@@ -188,10 +290,12 @@ def _read_samples(path: Path, task: str, progress: tqdm) -> list[DocRecord]:
                 line_data = json.loads(raw)
             except json.JSONDecodeError as error:
                 raise ReportInputError(f"{where}: not valid JSON ({error})") from error
-            records.append(_record_of_line(line_data, where))
+            record, data, per_metric = _record_of_line(line_data, where)
+            records.append(record)
+            extras.add(data, per_metric)
     if not records:
         raise ReportInputError(f"{path}: samples file of task {task} holds no docs")
-    return records
+    return records, extras
 
 
 def _task_family(records: Sequence[DocRecord], path: Path) -> str:
@@ -210,8 +314,7 @@ def read_runs(run_dirs: Iterable[str | Path], *, progress: bool | None = None) -
 
     Returns:
         One :class:`Run` per results file that holds at least one MedVision task, ordered by
-        folder then file name. Runs whose display names collide but whose model arguments
-        differ get the arguments appended to the name.
+        folder then file name, each with its checkpoint and variant (module docstring).
 
     Raises:
         ReportInputError: a folder holds no results, or no MedVision task at all; a MedVision
@@ -260,9 +363,17 @@ def read_runs(run_dirs: Iterable[str | Path], *, progress: bool | None = None) -
         for results_path, data, tasks in pending:
             name, model_id, model_args = _model_display_name(data)
             date = results_path.name[: -len(RESULTS_SUFFIX)]
-            run = Run(model=name, model_id=model_id, model_args=model_args, date=date, results_path=results_path)
+            run = Run(
+                model=name,
+                model_id=model_id,
+                model_args=model_args,
+                date=date,
+                results_path=results_path,
+                checkpoint=checkpoint_of(parse_model_args(model_args), model_id),
+                lmms_eval_version=str(data.get("lmms_eval_version") or ""),
+            )
             for task, samples, reported in tasks:
-                records = _read_samples(samples, task, bar)
+                records, extras = _read_samples(samples, task, bar)
                 run.tasks[task] = TaskRun(
                     task=task,
                     family=_task_family(records, samples),
@@ -270,17 +381,32 @@ def read_runs(run_dirs: Iterable[str | Path], *, progress: bool | None = None) -
                     reported=reported,
                     records=records,
                     samples_path=samples,
+                    protocol="+".join(sorted(extras.protocols)),
+                    upstream_tasks=tuple(sorted(extras.upstream_tasks)),
+                    versions={k: tuple(sorted(v)) for k, v in sorted(extras.versions.items())},
+                    record_per_metric=extras.per_metric,
                 )
             runs.append(run)
-    _make_names_unique(runs)
+    _set_variants(runs)
     return runs
 
 
-def _make_names_unique(runs: list[Run]) -> None:
-    """Append the model arguments to names shared by runs with different arguments."""
-    by_name: dict[str, set[str]] = {}
+def _set_variants(runs: list[Run]) -> None:
+    """Name the model arguments that tell apart runs of one checkpoint and wrapper.
+
+    Arguments that name the checkpoint or place the model on hardware (:data:`PLACEMENT_ARGUMENTS`)
+    never count; of the others, those not shared by every run of the same checkpoint and
+    wrapper become the run's :attr:`Run.variant` (``seed=1``).
+    """
+    by_model: dict[tuple[str, str], list[tuple[Run, dict[str, str]]]] = {}
     for run in runs:
-        by_name.setdefault(run.model, set()).add(run.model_args)
-    for run in runs:
-        if len(by_name[run.model]) > 1:
-            run.model = f"{run.model} [{run.model_args or 'no args'}]"
+        args = {
+            k: v
+            for k, v in parse_model_args(run.model_args).items()
+            if k not in PLACEMENT_ARGUMENTS and k not in CHECKPOINT_ARGUMENTS
+        }
+        by_model.setdefault((run.checkpoint, run.model_id), []).append((run, args))
+    for members in by_model.values():
+        shared = set.intersection(*(set(args.items()) for _, args in members))
+        for run, args in members:
+            run.variant = ",".join(f"{k}={v}" for k, v in args.items() if (k, v) not in shared)

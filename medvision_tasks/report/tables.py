@@ -5,15 +5,21 @@ A :class:`Table` has label columns (model, label, bin, ...) and value columns, e
 bootstrap interval, the docs behind it and its rank.
 
 Ranking (the paper's 🥇/🥈/🥉): within each column, rows are ranked separately by source
-(the user's runs among themselves, published rows among themselves), on the value as shown
-(rounded to the column's decimals), higher first except for ``mae`` and ``mre``. Ties share a
-rank and the next rank is skipped (competition ranking: 80, 80, 70 are 🥇, 🥇, 🥉). Success
-rate is not ranked, as in the paper: it measures answer format, not accuracy, and is 100 for
-most models. Undefined values (shown as ``–``) are not ranked. A column whose ranked values are
-all equal (or that has a single row) gets no marks: nobody is better than anybody.
+(the user's runs among themselves, published rows among themselves) and, among the user's
+runs, by doc set: runs evaluated on different docs are never ranked together
+(:func:`mark_doc_sets` letters the sets when a table holds more than one). Ranks are on the
+value as shown (rounded to the column's decimals), higher first except for ``mae`` and ``mre``.
+Ties share a rank and the next rank is skipped (competition ranking: 80, 80, 70 are 🥇, 🥇,
+🥉). Success rate is not ranked, as in the paper: it measures answer format, not accuracy, and
+is 100 for most models. Undefined values (shown as ``–``) are not ranked. A column whose ranked
+values are all equal (or that has a single row) gets no marks: nobody is better than anybody;
+and in a higher-is-better column a value shown as 0 never gets a mark (a column whose best
+value is 0 gets none).
 
-CSV is long, one number per line, with the first five columns of the paper's
-``reference/paper_tables.csv`` (``table, model, subset, metric, value``) for the headline tables.
+CSV is long, one number per line: ``table``, the first label column, ``subset, metric, value``
+(for the headline tables exactly the columns of the paper's ``reference/paper_tables.csv``:
+``table, model, subset, metric, value``), the interval, docs, rank and source, then the other
+label columns.
 """
 
 from __future__ import annotations
@@ -78,8 +84,14 @@ class Column:
 
     @property
     def metric_label(self) -> str:
-        """Short metric name as in the paper (R, P, F1, IoU, ...)."""
-        return METRIC_LABELS.get(self.metric, self.metric)
+        """Short metric name as in the paper (R, P, F1, IoU, ...); thresholds as upstream writes them (``F1>0.7``)."""
+        if self.metric in METRIC_LABELS:
+            return METRIC_LABELS[self.metric]
+        for sign in (">", "<"):
+            name, found, threshold = self.metric.partition(sign)
+            if found and name in METRIC_LABELS:
+                return f"{METRIC_LABELS[name]}{sign}{threshold}"
+        return self.metric
 
     @property
     def key(self) -> tuple[str, str]:
@@ -89,11 +101,16 @@ class Column:
 
 @dataclass
 class Row:
-    """One row: label values (by label column) and cells (by ``(subset, metric)``)."""
+    """One row: label values (by label column) and cells (by ``(subset, metric)``).
+
+    ``doc_set`` identifies the docs behind the row's numbers (runs only; None for published and
+    baseline rows): rows are ranked only against rows of the same doc set.
+    """
 
     labels: dict[str, str]
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
     source: str = SOURCE_RUN
+    doc_set: frozenset | None = None
 
 
 @dataclass
@@ -132,30 +149,68 @@ def _shown(value: float, decimals: int) -> float:
     return round(value, decimals)
 
 
+DOC_SET_COLUMN = "doc set"
+
+
+def _cohorts(table: Table) -> dict[tuple[str, frozenset | None], list[Row]]:
+    """Rows ranked together: one source and one doc set; baseline rows are never ranked."""
+    cohorts: dict[tuple[str, frozenset | None], list[Row]] = {}
+    for row in table.rows:
+        if row.source != SOURCE_BASELINE:
+            cohorts.setdefault((row.source, row.doc_set), []).append(row)
+    return cohorts
+
+
 def assign_ranks(table: Table) -> None:
-    """Set :attr:`Cell.rank` to 1-3 for the best three per column and source (module doc)."""
+    """Set :attr:`Cell.rank` to 1-3 for the best three per column, source and doc set (module doc)."""
     for row in table.rows:
         for cell in row.cells.values():
             cell.rank = None
     if not table.ranked:
         return
-    sources = sorted({row.source for row in table.rows if row.source != SOURCE_BASELINE})
     for column in table.columns:
         if column.metric in UNRANKED_METRICS:
             continue
-        sign = 1.0 if column.metric in LOWER_IS_BETTER else -1.0
-        for source in sources:
+        higher_is_better = column.metric not in LOWER_IS_BETTER
+        sign = -1.0 if higher_is_better else 1.0
+        for rows in _cohorts(table).values():
             cells = [
                 row.cells[column.key]
-                for row in table.rows
-                if row.source == source and column.key in row.cells and not math.isnan(row.cells[column.key].value)
+                for row in rows
+                if column.key in row.cells and not math.isnan(row.cells[column.key].value)
             ]
             keys = [sign * _shown(cell.value, column.decimals) for cell in cells]
             if len(set(keys)) < 2:
                 continue  # one row, or all tied: nobody is better, nothing to mark
             for cell, key in zip(cells, keys):
                 rank = 1 + sum(other < key for other in keys)
-                cell.rank = rank if rank <= 3 else None
+                nothing = higher_is_better and key == 0.0  # a score of 0 is no achievement
+                cell.rank = rank if rank <= 3 and not nothing else None
+
+
+def mark_doc_sets(table: Table) -> None:
+    """When a table's runs were evaluated on different docs, letter each run's doc set.
+
+    Adds the label column ``doc set`` (A: the set most rows share, then by size) and a note;
+    :func:`assign_ranks` already ranks each doc set on its own. Nothing changes when every run
+    row has the same docs.
+    """
+    sets = [row.doc_set for row in table.rows if row.source == SOURCE_RUN and row.doc_set is not None]
+    distinct = list(dict.fromkeys(sets))
+    if len(distinct) < 2:
+        return
+    distinct.sort(key=lambda docs: (-sets.count(docs), -len(docs)))
+    letters = {docs: chr(ord("A") + i) if i < 26 else f"S{i + 1}" for i, docs in enumerate(distinct)}
+    for row in table.rows:
+        if row.source == SOURCE_RUN and row.doc_set is not None:
+            row.labels[DOC_SET_COLUMN] = letters[row.doc_set]
+    if DOC_SET_COLUMN not in table.label_columns:
+        table.label_columns.append(DOC_SET_COLUMN)
+    described = "; ".join(f"{letters[docs]}: {len(docs):,} docs" for docs in distinct)
+    table.notes.append(
+        f"Not all runs here were evaluated on the same docs ({described}): marks rank each doc set on its own, "
+        "and numbers of different doc sets are not comparable."
+    )
 
 
 def cell_text(cell: Cell | None, column: Column, *, with_ci: bool = True) -> str:
@@ -208,8 +263,13 @@ def to_markdown(table: Table, *, with_ci: bool = True) -> str:
 CSV_FIELDS_TAIL = ["subset", "metric", "value", "ci_low", "ci_high", "n_docs", "rank", "source"]
 
 
+def csv_fields(label_columns: Sequence[str]) -> list[str]:
+    """``table``, the first label column, :data:`CSV_FIELDS_TAIL`, the other label columns."""
+    return ["table", *label_columns[:1], *CSV_FIELDS_TAIL, *label_columns[1:]]
+
+
 def csv_rows(table: Table) -> list[dict[str, str]]:
-    """Long-format rows: one per cell, label columns then :data:`CSV_FIELDS_TAIL`."""
+    """Long-format rows: one per cell, with the fields of :func:`csv_fields`."""
     out = []
     for row in table.rows:
         for column in table.columns:
@@ -236,9 +296,8 @@ def csv_rows(table: Table) -> list[dict[str, str]]:
 
 def to_csv(table: Table) -> str:
     """The table as long-format CSV text (header included)."""
-    fields = ["table", *table.label_columns, *CSV_FIELDS_TAIL]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=csv_fields(table.label_columns), lineterminator="\n")
     writer.writeheader()
     writer.writerows(csv_rows(table))
     return buffer.getvalue()
@@ -246,12 +305,9 @@ def to_csv(table: Table) -> str:
 
 def tables_to_csv(tables: Sequence[Table]) -> str:
     """Several tables in one long CSV; label columns are the union over tables."""
-    label_columns: list[str] = []
-    for table in tables:
-        for name in table.label_columns:
-            if name not in label_columns:
-                label_columns.append(name)
-    fields = ["table", *label_columns, *CSV_FIELDS_TAIL]
+    firsts = list(dict.fromkeys(table.label_columns[0] for table in tables if table.label_columns))
+    others = list(dict.fromkeys(name for table in tables for name in table.label_columns if name not in firsts))
+    fields = ["table", *firsts, *CSV_FIELDS_TAIL, *others]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n", restval="")
     writer.writeheader()

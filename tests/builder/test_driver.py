@@ -692,6 +692,16 @@ def test_import_public_docs_adds_names(tmp_path: Path) -> None:
                 "metric_unit": "mm",
             },
         },
+        {
+            **base,
+            "taskType": "BiometricsFromLandmarks",
+            "biometric_profile": {
+                "metric_type": "angle",
+                "metric_key": "A1",
+                "metric_value": 30.0,
+                "metric_unit": "degree",
+            },
+        },
     ]
     (public / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     manifest = write_manifest(
@@ -704,7 +714,10 @@ def test_import_public_docs_adds_names(tmp_path: Path) -> None:
                     "modality": "CT",
                     "image_description": "an abdominal CT, {plane} slice",
                     "labels": {1: "liver"},
-                    "measurements": {"D1": {"name": "liver span", "landmarks": ["top", "bottom"]}},
+                    "measurements": {
+                        "D1": {"name": "liver span", "landmarks": ["top", "bottom"]},
+                        "A1": {"name": "", "landmarks": [["a", "b"], ["c", "d"]]},  # unnamed, as Ceph's
+                    },
                 }
             ]
         },
@@ -719,6 +732,9 @@ def test_import_public_docs_adds_names(tmp_path: Path) -> None:
     assert (out / detection[0]["image_file"]).is_file()
     ad = read_docs(out, "ad")
     assert ad[0]["measurement_name"] == "liver span" and ad[0]["landmark_names"] == ["top", "bottom"]
+    # An unnamed measurement stays unnamed (the prompt's unnamed form); its records are named by its key.
+    assert ad[1]["measurement_name"] == "" and ad[1]["label_name"] == "A1"
+    assert ad[1]["landmark_names"] == [["a", "b"], ["c", "d"]]  # flattened when a task loads it
     summary = json.loads((out / "summary.json").read_text())
     assert summary["skips"]["by_reason"] == {"no label name for label": 1}
     assert any("no name for label 7" in e for e in summary["errors"])
