@@ -2,7 +2,7 @@
 
 The "cluster" is three concurrent ``python -m medvision_tasks.builder`` processes on one shared
 output folder, as array jobs on a shared file system would run; the merged data directory must be
-byte for byte the one a single process builds.
+byte for byte the one a single process builds, for manifest cases and public plan files alike.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from medvision_tasks.builder import prepare
 from medvision_tasks.builder.cli import default_workers, main
 from medvision_tasks.builder.driver import parse_shard
 from tests.builder.test_driver import _split_manifest
+from tests.helpers.public_data import KITS, write_public_data
 
 OUTPUTS = ("detection.jsonl", "train/detection.jsonl", "summary.json")
 
@@ -84,3 +85,43 @@ def test_default_workers_use_every_cpu_memory_allows(monkeypatch) -> None:
     assert default_workers() == 64
     pages["SC_PHYS_PAGES"] = 16 * 2**30 // 4096  # 16 GiB: 2 GiB a worker
     assert default_workers() == 8
+
+
+PUBLIC_TASKS = (
+    "KiTS23_BoxSize_Task01_Axial",
+    "KiTS23_TumorLesionSize_Task01_Axial",
+    "Ceph-Biometrics-400_BiometricsFromLandmarks_Angle_Task01_Sagittal",
+)  # three plan files: KiTS23 detection, KiTS23 biometry, Ceph biometry
+
+
+def test_shards_split_manifest_cases_and_public_plans_alike(tmp_path: Path, capsys) -> None:
+    manifest = _split_manifest(tmp_path)  # 12 cases, then 3 plan files: 15 units
+    public = ["--public", str(write_public_data(tmp_path / "MedVision")), "--tasks", *PUBLIC_TASKS, "--quiet"]
+    single, shared = tmp_path / "single", tmp_path / "shared"
+    assert main([str(manifest), "--out", str(single), "--no-cache", "--workers", "1", *public]) == 0
+    for shard in range(4):  # units 3, 7, 11 (cases) and 12, 13, 14 (plans) fall to shards 3, 3, 3, 0, 1, 2
+        assert main([str(manifest), "--out", str(shared), "--shard", f"{shard}/4", "--workers", "1", *public]) == 0
+    built = [line for line in capsys.readouterr().err.splitlines() if "cached its cases and plan files" in line]
+    assert [line.split(": ", 2)[2] for line in built] == [
+        f"built {n}, reused 0, failed 0; run --merge once every shard is done" for n in (4, 4, 4, 3)
+    ]
+    assert not (shared / "tl.jsonl").exists()
+    assert main([str(manifest), "--out", str(shared), "--merge", "--workers", "1", *public]) == 0
+    for name in (*OUTPUTS, "tl.jsonl", "ad.jsonl"):
+        assert (shared / name).read_bytes() == (single / name).read_bytes(), name
+    assert len((single / "tl.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_public_plan_with_errors_is_built_again_by_its_shard_and_reported_by_the_merge(
+    tmp_path: Path, capsys
+) -> None:
+    root = write_public_data(tmp_path / "MedVision")
+    (root / "Datasets" / KITS / "Images/c2_0000.nii.gz").unlink()  # an error from a file outside the plan's key
+    args = ["--public", str(root), "--out", str(tmp_path / "out"), "--tasks", PUBLIC_TASKS[0], "--workers", "1"]
+    for _ in range(2):
+        assert main([*args, "--shard", "0/1", "--quiet"]) == 1
+        assert "built 1, reused 0, failed 0" in capsys.readouterr().err
+    assert main([*args, "--merge"]) == 1
+    err = capsys.readouterr().err
+    assert "reusing 1 cached result(s)" in err
+    assert "MedVision error: KiTS23_BoxSize_Task01_Axial_Test: 1 image volume(s) missing" in err
