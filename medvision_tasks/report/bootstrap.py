@@ -8,12 +8,12 @@ The interval is the (2.5, 97.5) percentile pair of the resampled statistics (95 
 
 Speed: every per-group number is a mean over docs of a per-doc value (over all docs, or over
 parsed docs for ``mae``/``mre``), so a resample's value is the NaN-skipping mean of the per-doc
-values ``group_value([record], metric)`` at the drawn indices: one call per doc instead of one
-per doc per resample, and each resample's NaN-skipping mean is a sum and a count of the values
+values ``group_value([record], metric)`` (:func:`.paper.per_doc_values`, read once per doc) at the
+drawn indices, not a group value per resample; that mean is a sum and a count of the values,
 NaN-filled and counted once per stratum (:func:`_row_means`: ``np.nanmean``'s operations, bit for
-bit). Before using this, each stratum's NaN-skipping mean is checked against
-``group_value`` of the whole stratum; if they differ (a metric that is not such a mean),
-``group_value`` is called on every resample instead.
+bit). Before using this, each stratum's NaN-skipping mean is checked against ``group_value`` of
+the whole stratum; if they differ (a metric that is not such a mean), ``group_value`` is called
+on every resample instead.
 
 Table 3's rule (a group with no parsed doc leaves every average) is ``keep_if_defined="mre"``:
 in each resample, a stratum whose drawn docs hold no parsed answer is left out of every metric.
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from medvision_tasks.record import DocRecord
-from medvision_tasks.report.paper import group_value, weighted_mean
+from medvision_tasks.report.paper import group_value, per_doc_values, weighted_mean
 
 CONFIDENCE = 0.95
 _MAX_CHUNK_ELEMENTS = 4_000_000  # resample indices held at once (~32 MB of int64)
@@ -44,11 +44,6 @@ def _seed_sequence(seed: int, key: str) -> np.random.SeedSequence:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"bootstrap seed must be a non-negative integer, got {seed!r}")
     return np.random.SeedSequence([int(seed), zlib.crc32(key.encode("utf-8"))])
-
-
-def per_doc_values(records: Sequence[DocRecord], metric: str) -> np.ndarray:
-    """``group_value([record], metric)`` for every record (NaN where undefined)."""
-    return np.fromiter((group_value([record], metric) for record in records), dtype=float, count=len(records))
 
 
 def _same(a: float, b: float) -> bool:
