@@ -276,11 +276,11 @@ def prepare(
         prune_cache(out, {unit.name for unit in units}, kept_files | importer.files)
     return BuildReport(
         out_dir=out,
-        doc_counts={split: {f: len(v) for f, v in docs[split].items()} for split in docs},
         cases_built=len(todo),
         cases_reused=reused,
+        doc_counts={split: {f: len(v) for f, v in docs[split].items()} for split in docs},
         cases_failed=failed,
+        cases_missing=missing,
         errors=errors,
         summary=content,
-        cases_missing=missing,
     )

@@ -321,6 +321,7 @@ def prepare_volume(case: CaseSpec, out_dir: Path) -> PreparedVolume:
         image_file=image_file,
         shape=shape,  # type: ignore[arg-type]
         affine=affine,
+        masks_read=masks_read,
         zooms=zooms,  # type: ignore[arg-type]
         stored_shape=stored_shape,  # type: ignore[arg-type]
         stored_affine=stored_affine,
@@ -328,7 +329,6 @@ def prepare_volume(case: CaseSpec, out_dir: Path) -> PreparedVolume:
         native_affine=native_affine,
         resampled_to=resampled_to,
         landmarks=landmarks,
-        masks_read=masks_read,
     )
 
 
