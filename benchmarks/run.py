@@ -155,11 +155,17 @@ def measure_data(variant: str, data_root: str, cache_root: str | None, limit: in
     import nibabel as nib
 
     from medvision_tasks import utils, volumes
-    from medvision_tasks.rendering import render_slice
+    from medvision_tasks.protocols import resolve_protocol
+    from medvision_tasks.rendering import normalization_for, render_slice
     from medvision_tasks.spacing import resolve_policy
 
+    protocol = resolve_protocol()
     if variant.endswith("zlib"):
         volumes._inflate_module = zlib
+    if variant == "upstream_render":  # the hook renders with upstream's steps as written (a temporary per step)
+        utils.render_slice = lambda plane, size, *, protocol, normalization: _upstream_image(
+            plane, size, protocol, normalization
+        )
     requests = _requests_in_order(limit)
     switches = sum(a[2] != b[2] for a, b in itertools.pairwise(requests))
     base_mb = _peak_mb()
@@ -176,7 +182,8 @@ def measure_data(variant: str, data_root: str, cache_root: str | None, limit: in
         if variant == "naive":  # decode the volume for every doc, as a loader without a store does
             volume = np.asanyarray(nib.load(doc["image_path"]).dataobj)
             plane = np.take(volume, doc["slice_idx"], axis=doc["slice_dim"])
-            render_slice(plane, resolve_policy(policy).input_size(tuple(doc["image_size_2d"])))
+            size = resolve_policy(policy).input_size(tuple(doc["image_size_2d"]))
+            render_slice(plane, size, protocol=protocol, normalization=normalization_for(doc, protocol))
         else:
             utils.medvision_doc_to_visual(doc, policy)
         times.append(time.perf_counter() - start)
@@ -191,8 +198,10 @@ def measure_limits(data_root: str, raw_dir: str, limit: int | None) -> dict:
     import zlib
 
     from medvision_tasks import volumes
-    from medvision_tasks.rendering import render_slice
+    from medvision_tasks.protocols import resolve_protocol
+    from medvision_tasks.rendering import normalization_for, render_slice
 
+    protocol = resolve_protocol()
     requests = _requests_in_order(limit)
     paths = sorted({path for _, _, path, _, _ in requests})
     out = {}
@@ -213,12 +222,15 @@ def measure_limits(data_root: str, raw_dir: str, limit: int | None) -> dict:
     # Uncompressed copies of the volumes, memory-mapped once each: a slice once no inflate is left.
     mapped = {path: volumes.read_volume(Path(raw_dir) / Path(path).name.replace(".nii.gz", ".nii")) for path in paths}
     times_read, times_render = [], []
+    rules: dict[str, int] = {}
     for loaded, row, path, dim, idx in requests:
-        size = tuple(loaded[row]["image_size_2d"])
+        doc = loaded[row]
+        normalization = normalization_for(doc, protocol)
+        rules[normalization.rule] = rules.get(normalization.rule, 0) + 1
         start = time.perf_counter()
         plane = mapped[path].slice(dim, idx)
         middle = time.perf_counter()
-        render_slice(plane, size)
+        render_slice(plane, None, protocol=protocol, normalization=normalization)
         times_read.append(middle - start)
         times_render.append(time.perf_counter() - middle)
     out["mmap_read_ms"] = 1e3 * float(np.mean(times_read))
@@ -226,7 +238,75 @@ def measure_limits(data_root: str, raw_dir: str, limit: int | None) -> dict:
     out["render_ms"] = 1e3 * float(np.mean(times_render))
     out["docs"] = len(requests)
     out["volumes"] = len(paths)
+    out["rules"] = rules
     return out
+
+
+def _upstream_image(plane: np.ndarray, size, protocol, normalization):
+    from PIL import Image
+
+    from tests.helpers.upstream_rendering import upstream_pixels
+
+    return Image.fromarray(upstream_pixels(plane, size, protocol, normalization)).convert("RGB")
+
+
+def _package_image(plane: np.ndarray, size, protocol, normalization):
+    from medvision_tasks.rendering import render_slice
+
+    return render_slice(plane, size, protocol=protocol, normalization=normalization)
+
+
+def _lookup_table_image(plane: np.ndarray, size, protocol, normalization):
+    """The alternative measured beside the package: a fixed-bound rule applied once to each value of an
+    integer slice's range, indexed with the slice (min-max sees the same minimum and maximum; native size)."""
+    from PIL import Image
+
+    first, last = int(plane.min()), int(plane.max())
+    table = normalization.apply(np.arange(first, last + 1, dtype=np.int64).astype(np.float32), overwrite=True)
+    return Image.fromarray(table[np.subtract(plane, first, dtype=np.intp)]).convert("RGB")
+
+
+def measure_rendering(raw_dir: str, per_volume: int) -> dict:
+    """Rendering alone, per rule and size: upstream's steps as written, the package, a lookup table (bytes compared).
+
+    Slices of the workload's volumes (uncompressed copies), axial ones evenly spaced and as many
+    coronal ones, rendered by :func:`tests.helpers.upstream_rendering.upstream_pixels` plus the
+    grey-to-RGB step, by :func:`medvision_tasks.rendering.render_slice`, and (native size, fixed
+    bounds) through a lookup table of the slice's value range; each way over every slice in turn,
+    the best of three passes.
+    """
+    from medvision_tasks import volumes
+    from medvision_tasks.protocols import PROTOCOLS
+    from medvision_tasks.rendering import MINMAX_NORMALIZATION, PERCENTILE_NORMALIZATION, Normalization
+
+    slices = []
+    for path in sorted(Path(raw_dir).glob("*.nii"))[:4]:
+        volume = volumes.read_volume(path)
+        for dim in (2, 1):
+            count = volume.shape[dim]
+            slices += [volume.slice(dim, k * count // per_volume) for k in range(per_volume)]
+    rows = {}
+    for label, normalization, protocol in (
+        ("min-max (original)", MINMAX_NORMALIZATION, PROTOCOLS["original"]),
+        ("CT window, soft tissue (published)", Normalization("ct_window", (400, 40)), PROTOCOLS["published"]),
+        ("percentiles 0.5/99.5 (published)", PERCENTILE_NORMALIZATION, PROTOCOLS["published"]),
+    ):
+        for size in (None, (504, 504)):
+            ways = {"upstream": _upstream_image, "package": _package_image}
+            if size is None and normalization.rule != "percentile":
+                ways["table"] = _lookup_table_image
+            for plane in slices:
+                if len({way(plane, size, protocol, normalization).tobytes() for way in ways.values()}) != 1:
+                    raise AssertionError(f"{label}, size {size}: the ways' images differ")
+            best = {name: float("inf") for name in ways}
+            for _ in range(3):  # each way over every slice in turn; the best of three passes
+                for name, way in ways.items():
+                    start = time.perf_counter()
+                    for plane in slices:
+                        way(plane, size, protocol, normalization)
+                    best[name] = min(best[name], (time.perf_counter() - start) / len(slices))
+            rows[f"{label}, {'native' if size is None else '504x504'}"] = {name: 1e3 * t for name, t in best.items()}
+    return {"slices": len(slices), "rows": rows}
 
 
 def memory_only(variant: str, data_root: str, cache_root: str | None) -> dict:
@@ -449,8 +529,14 @@ def main() -> None:
     rows["package, warm (cache of the cold run)"] = _in_child(
         measure_data, "package", root, str(caches / "pkg"), None, NATIVE
     )
+    rows["package, warm, rendered by upstream's steps as written"] = _in_child(
+        measure_data, "upstream_render", root, str(caches / "pkg"), None, NATIVE
+    )
     rows["package, warm, resized to 504x504 (qwen2_5_vl)"] = _in_child(
         measure_data, "package", root, str(caches / "pkg"), None, RESIZED
+    )
+    rows["package, warm, resized, rendered by upstream's steps"] = _in_child(
+        measure_data, "upstream_render", root, str(caches / "pkg"), None, RESIZED
     )
     limits = _in_child(measure_limits, root, str(raw_dir), None)
     naive = rows["naive per-doc decode (nibabel)"]["mean_ms"]
@@ -474,6 +560,9 @@ def main() -> None:
             f"{naive / row['mean_ms']:.0f}, {naive_cpu / row['cpu_ms']:.0f} | {row['peak_mb']:.0f} | {row['decodes']} |"
         )
     say()
+    rules = ", ".join(f"{rule} {count:,}" for rule, count in sorted(limits["rules"].items()))
+    say(f"The docs' normalisation rules under the `published` protocol: {rules}.")
+    say()
     say(f"Physical limits on the same docs ({limits['volumes']} volumes):")
     say()
     _table_head(say, ["limit", "ms per doc"], left_first=True)
@@ -486,7 +575,27 @@ def main() -> None:
     say(
         f"| slice read from an uncompressed memory map (p99 {limits['mmap_read_p99_ms']:.2f}) | {limits['mmap_read_ms']:.2f} |"
     )
-    say(f"| rendering alone (min-max to uint8, RGB) | {limits['render_ms']:.2f} |")
+    say(f"| rendering alone (each doc's rule, native size, RGB) | {limits['render_ms']:.2f} |")
+
+    # Rendering per rule -------------------------------------------------------------------------
+    rendering = _in_child(measure_rendering, str(raw_dir), 25)
+    say()
+    say(
+        f"## Rendering alone per rule ({rendering['slices']} axial and coronal slices of the workload; "
+        "images byte for byte equal)"
+    )
+    say()
+    _table_head(
+        say,
+        ["rule, size", "upstream's steps ms", "package ms", "x faster", "lookup table ms (alternative)"],
+        left_first=True,
+    )
+    for name, row in rendering["rows"].items():
+        table = f"{row['table']:.2f}" if "table" in row else "-"
+        say(
+            f"| {name} | {row['upstream']:.2f} | {row['package']:.2f} | {row['upstream'] / row['package']:.1f} | "
+            f"{table} |"
+        )
 
     # Peak memory against the number of docs ----------------------------------------------------
     say()

@@ -191,12 +191,13 @@ def write_runs(out: Path, runs: int = 3, seed: int = 0) -> list[Path]:
     """lmms-eval output folders (``--log_samples``) of ``runs`` models on every doc of the data directory.
 
     ``MEDVISION_DATA_DIR`` must name the data directory. Answers are random numbers near each
-    target, scored by the package's own hook (:func:`medvision_tasks.utils.score_response`), and
-    each samples line carries the record under every metric key, as lmms-eval writes it.
+    target, prompted and scored by the package's own hooks (``doc_to_text``, ``process_results``),
+    each samples line holding what ``process_results`` returned, as lmms-eval writes it.
     """
     from medvision_tasks import metrics, utils
     from medvision_tasks.documents import load_documents
     from medvision_tasks.families import FAMILIES, task_name
+    from medvision_tasks.record import RECORD_KEY, DocRecord
 
     rng = np.random.default_rng(seed)
     folders = []
@@ -216,10 +217,11 @@ def write_runs(out: Path, runs: int = 3, seed: int = 0) -> list[Path]:
                             noisy = sorted(noisy[0::2]) + sorted(noisy[1::2])
                             noisy = [noisy[0], noisy[2], noisy[1], noisy[3]]
                         answer = ", ".join(f"{v:.3f}" for v in noisy) if rng.random() > 0.05 else "no idea"
-                        record = utils.score_response(doc, answer, cot=False)
-                        records.append(record)
-                        line = {"doc_id": doc_id, "target": "", "filtered_resps": [answer]}
-                        line.update({metric: record.to_dict() for metric in family.metrics})
+                        answer = f"<answer>{answer}</answer>"  # the published protocol reads the tag
+                        utils.medvision_doc_to_text(doc, {"image_policy": "native"})  # notes what the prompt stated
+                        values = utils.medvision_process_results(doc, [answer])
+                        records.append(DocRecord.from_dict(values[RECORD_KEY]))
+                        line = {"doc_id": doc_id, "target": "", "filtered_resps": [answer], **values}
                         handle.write(json.dumps(line) + "\n")
                 results["results"][task] = {
                     f"{metric},none": metrics.aggregate(records, metric) for metric in family.metrics
