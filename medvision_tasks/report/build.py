@@ -67,7 +67,7 @@ from medvision_tasks.report.runs import Run
 from medvision_tasks.report.tables import (
     MISSING,
     SOURCE_BASELINE,
-    SOURCE_PUBLISHED,
+    SOURCE_PAPER,
     Cell,
     Column,
     Row,
@@ -201,7 +201,7 @@ def _published_rows(table: Table, published: Sequence[PublishedValue]) -> list[R
     for value in published:
         if value.table != table.key or (value.subset, value.metric) not in keys:
             continue
-        row = rows.setdefault(value.model, Row(labels={"model": value.model, "docs": MISSING}, source=SOURCE_PUBLISHED))
+        row = rows.setdefault(value.model, Row(labels={"model": value.model, "docs": MISSING}, source=SOURCE_PAPER))
         row.cells[(value.subset, value.metric)] = Cell(value=value.value)
     return list(rows.values())
 
@@ -770,7 +770,7 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
     if options.paper:
         for table in report.headline:
             table.notes.append(
-                f"Published rows: numbers of the paper ({CITATION}) on its full test split, ranked among themselves."
+                f"Paper rows: numbers of the paper ({CITATION}) on its full test split, ranked among themselves."
             )
     for table, family in zip(report.headline[1:], (TUMOR_LESION, ANGLE_DISTANCE)):
         table.notes.extend(stated_geometry_notes(systems, family))

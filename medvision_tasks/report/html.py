@@ -21,7 +21,7 @@ from medvision_tasks.chance import (
     TL_MINOR_FRACTION_RANGE,
 )
 from medvision_tasks.report.build import RUN_COLUMNS, Report, runs_overview, versions_overview
-from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PUBLISHED, Cell, Column, Table, format_value
+from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PAPER, Cell, Column, Table, format_value
 from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE
 
 
@@ -44,7 +44,7 @@ nav ul { columns: 2; } .caption { color: #39434d; font-size: .92rem; max-width: 
 th, td { border: 1px solid #d4dbe2; padding: .25rem .45rem; } th { background: #eef2f6; font-weight: 600; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.label { white-space: nowrap; } .ci { display: block; color: #6b7785; font-size: .74rem; }
-tr.published td { background: #fbf7ec; color: #5d5340; font-style: italic; }
+tr.paper td { background: #fbf7ec; color: #5d5340; font-style: italic; }
 tr.baseline td { background: #f1f1f1; color: #444; }
 .badge { font-size: .68rem; font-style: normal; border-radius: .6rem; padding: 0 .4rem; margin-left: .35rem;
          background: #e7d9b0; color: #4a3d12; } .badge.base { background: #d8d8d8; color: #333; }
@@ -107,12 +107,12 @@ def table_html(table: Table) -> str:
     head.append("</tr>")
     body = []
     for row in table.rows:
-        css = {SOURCE_PUBLISHED: ' class="published"', SOURCE_BASELINE: ' class="baseline"'}.get(row.source, "")
+        css = {SOURCE_PAPER: ' class="paper"', SOURCE_BASELINE: ' class="baseline"'}.get(row.source, "")
         labels = []
         for index, name in enumerate(table.label_columns):
             text = _e(row.labels.get(name, ""))
-            if index == 0 and row.source == SOURCE_PUBLISHED:
-                text += '<span class="badge">published</span>'
+            if index == 0 and row.source == SOURCE_PAPER:
+                text += '<span class="badge">paper</span>'
             if index == 0 and row.source == SOURCE_BASELINE:
                 text += '<span class="badge base">baseline</span>'
             labels.append(f'<td class="label">{text}</td>')
