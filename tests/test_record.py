@@ -56,6 +56,7 @@ def test_the_json_layout_lmms_eval_logs():
         "prediction",
         "target",
         "upstream_task",
+        "variant",
         "abs_error",
         "rel_error",
     ]
