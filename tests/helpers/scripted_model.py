@@ -38,6 +38,40 @@ class ScriptedModel(lmms):
         raise NotImplementedError
 
 
+class ScriptedChatModel(lmms):
+    """The chat-path twin of :class:`ScriptedModel`: lmms-eval hands it ``doc_to_messages`` per request.
+
+    ``is_simple = False`` makes the evaluator build the tasks as chat tasks; like lmms-eval's chat
+    wrappers it calls ``doc_to_messages(doc)`` and sends the turns' content. It records each
+    request's content types (``["image", "text"]``).
+    """
+
+    is_simple = False
+
+    def __init__(self, script: Callable[[Mapping, str], str]) -> None:
+        super().__init__()
+        self.script = script
+        self.seen: list[dict] = []
+
+    def generate_until(self, requests) -> list[str]:
+        answers = []
+        for request in requests:
+            _context, doc_to_messages, _gen_kwargs, doc_id, task, split = request.args
+            doc = self.task_dict[task][split][doc_id]
+            messages = doc_to_messages(doc)
+            contents = [part for message in messages for part in message["content"]]
+            text = "".join(part["text"] for part in contents if part["type"] == "text")
+            self.seen.append({"task": task, "doc": doc, "types": [part["type"] for part in contents], "prompt": text})
+            answers.append(self.script(doc, text))
+        return answers
+
+    def loglikelihood(self, requests):
+        raise NotImplementedError
+
+    def generate_until_multi_round(self, requests):
+        raise NotImplementedError
+
+
 def perfect_answer(doc: Mapping, prompt: str) -> str:
     """The doc's target, in the CoT answer contract (also parsable for plain prompts)."""
     return "<think>measuring</think><answer>" + ", ".join(repr(float(v)) for v in doc["target"]) + "</answer>"
