@@ -16,6 +16,9 @@ prompts have no ``Reasoning steps:`` block. Which words fill them is the protoco
   every reasoning-steps text ends with a space before ``"\\nFollow the reasoning steps"``, and the
   angle formula has one closing parenthesis after ``||B||`` (the model card prints two).
 
+The coordinate-only variant's prompt (:func:`coordinates_prompt`) is this package's, not upstream's:
+the CoT prompt's blocks with a format asking for the points its steps name.
+
 Names (labels, landmarks, measurements) and descriptions are printed exactly as the doc holds
 them, trailing spaces included, as upstream did (``"right parietal eminence , (landmark 2)"``).
 

@@ -5,6 +5,11 @@ so that lmms-eval imports this module once and every hook shares one slice store
 and the process's prompt ledger (:data:`LEDGER`: what each prompt stated and under which protocol,
 read back into its answer's record).
 
+Every task variant (:mod:`medvision_tasks.variants`: plain, CoT, coordinates only, no image) has
+its ``doc_to_text``, ``doc_to_messages`` and ``process_results`` hook, named by
+:func:`prompt_hook` and generated from the variant table; the no-image variants share
+:func:`medvision_doc_to_visual_none`.
+
 The scoring protocol (:mod:`medvision_tasks.protocols`) is chosen by ``MEDVISION_PROTOCOL``: the
 hooks that build the image and the prompt read it; the scoring hook parses under the protocol its
 prompt was written under (the ledger's), so the three always agree.
