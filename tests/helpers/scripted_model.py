@@ -20,16 +20,13 @@ class ScriptedModel(lmms):
         self.seen: list[dict] = []
 
     def generate_until(self, requests) -> list[str]:
-        answers = []
-        for request in requests:
-            prompt, _gen_kwargs, doc_to_visual, doc_id, task, split = request.args
-            doc = self.task_dict[task][split][doc_id]
-            images = doc_to_visual(doc)
-            self.seen.append(
-                {"task": task, "doc": doc, "prompt": prompt, "image_sizes": [image.size for image in images]}
-            )
-            answers.append(self.script(doc, prompt))
-        return answers
+        return [self.answer(*request.args) for request in requests]
+
+    def answer(self, prompt, _gen_kwargs, doc_to_visual, doc_id, task, split) -> str:
+        doc = self.task_dict[task][split][doc_id]
+        images = doc_to_visual(doc)
+        self.seen.append({"task": task, "doc": doc, "prompt": prompt, "image_sizes": [image.size for image in images]})
+        return self.script(doc, prompt)
 
     def loglikelihood(self, requests):
         raise NotImplementedError
@@ -38,7 +35,7 @@ class ScriptedModel(lmms):
         raise NotImplementedError
 
 
-class ScriptedChatModel(lmms):
+class ScriptedChatModel(ScriptedModel):
     """The chat-path twin of :class:`ScriptedModel`: lmms-eval hands it ``doc_to_messages`` per request.
 
     ``is_simple = False`` makes the evaluator build the tasks as chat tasks; like lmms-eval's chat
@@ -48,28 +45,12 @@ class ScriptedChatModel(lmms):
 
     is_simple = False
 
-    def __init__(self, script: Callable[[Mapping, str], str]) -> None:
-        super().__init__()
-        self.script = script
-        self.seen: list[dict] = []
-
-    def generate_until(self, requests) -> list[str]:
-        answers = []
-        for request in requests:
-            _context, doc_to_messages, _gen_kwargs, doc_id, task, split = request.args
-            doc = self.task_dict[task][split][doc_id]
-            messages = doc_to_messages(doc)
-            contents = [part for message in messages for part in message["content"]]
-            text = "".join(part["text"] for part in contents if part["type"] == "text")
-            self.seen.append({"task": task, "doc": doc, "types": [part["type"] for part in contents], "prompt": text})
-            answers.append(self.script(doc, text))
-        return answers
-
-    def loglikelihood(self, requests):
-        raise NotImplementedError
-
-    def generate_until_multi_round(self, requests):
-        raise NotImplementedError
+    def answer(self, _context, doc_to_messages, _gen_kwargs, doc_id, task, split) -> str:
+        doc = self.task_dict[task][split][doc_id]
+        contents = [part for message in doc_to_messages(doc) for part in message["content"]]
+        text = "".join(part["text"] for part in contents if part["type"] == "text")
+        self.seen.append({"task": task, "doc": doc, "types": [part["type"] for part in contents], "prompt": text})
+        return self.script(doc, text)
 
 
 def perfect_answer(doc: Mapping, prompt: str) -> str:
