@@ -260,6 +260,9 @@ def write_html(report: Report, figures: Sequence[FigureFile], path: Path) -> Pat
     errors = figures_of("errors_detection", "errors_tl", "errors_ad")
     if errors:
         sections.append(("errors", "Error distributions", errors))
+    if report.diagnosis:
+        content = figures_of("error_split") + "\n" + "\n".join(table_html(t) for t in report.diagnosis)
+        sections.append(("seeing-or-computing", "Seeing or computing: variants and the error split", content))
     if report.consistency is not None:
         sections.append(("check", "Check against lmms-eval", _folded(report.consistency)))
     sections.append(("method", "How the numbers are made", _method_html(report)))
@@ -273,12 +276,14 @@ def write_html(report: Report, figures: Sequence[FigureFile], path: Path) -> Pat
         f'<section id="{key}"><h2>{_e(title)}</h2>\n{content}</section>' for key, title, content in sections
     )
     n_models = len({run.checkpoint for run in report.runs})
-    n_rows = len(report.systems)
+    n_rows = len(report.full_systems)
+    controls = len(report.systems) - n_rows
+    control_rows = f" and {_count(controls, 'control row')}" if controls else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>MedVision leaderboard report</title><style>{_STYLE}</style></head>
 <body><h1>MedVision leaderboard report</h1>
-<p class="sub">{_count(n_models, "model")} in {_count(len(report.runs), "run")}, {_count(n_rows, "leaderboard row")};
+<p class="sub">{_count(n_models, "model")} in {_count(len(report.runs), "run")}, {_count(n_rows, "leaderboard row")}{control_rows};
 medvision-tasks {_e(__version__)}; seed {report.options.seed}, {report.options.n_bootstrap} bootstrap resamples.</p>
 {nav}
 {body}
