@@ -196,8 +196,9 @@ def write_runs(out: Path, runs: int = 3, seed: int = 0) -> list[Path]:
     """
     from medvision_tasks import metrics, utils
     from medvision_tasks.documents import load_documents
-    from medvision_tasks.families import FAMILIES, task_name
+    from medvision_tasks.families import FAMILIES
     from medvision_tasks.record import RECORD_KEY, DocRecord
+    from medvision_tasks.variants import PLAIN, task_name
 
     rng = np.random.default_rng(seed)
     folders = []
@@ -208,7 +209,7 @@ def write_runs(out: Path, runs: int = 3, seed: int = 0) -> list[Path]:
         results = {"results": {}, "config": {"model": f"bench_model_{run}", "model_args": ""}}
         for family in FAMILIES.values():
             for plane in family.task_planes:
-                task = task_name(family, False, plane)
+                task = task_name(family, PLAIN, plane)
                 records = []
                 with open(folder / f"{date}_samples_{task}.jsonl", "w", encoding="utf-8") as handle:
                     for doc_id, doc in enumerate(load_documents(family.name, plane)):

@@ -21,6 +21,8 @@ Distributions (every draw is independent; ``U[a, b]`` is continuous uniform):
   (never longer than the major axis). Lesions of the T/L datasets span roughly 5-80 mm.
 - **Distance.** ``U[5, 100]`` mm: cephalometric and fetal-brain landmark distances.
 - **Angle.** ``U[0, 90]`` degrees: the benchmark's angles between two lines lie in [0, 90].
+- **Points** (the coordinate-only variants, :mod:`medvision_tasks.variants`): every relative
+  coordinate ``U[0, 1]``, x then y of each point.
 
 Seeding: each doc gets its own generator, ``numpy.random.default_rng([seed, crc32(doc_key)])``,
 so a doc's draw depends only on the seed and the doc, not on request order, batching or
@@ -177,3 +179,14 @@ def random_answer(
     if family == ANGLE_DISTANCE:
         return [random_measurement(rng, metric_type)]
     raise ValueError(f"doc {doc_key}: unknown family {family!r}; expected one of {FAMILY_NAMES}")
+
+
+def random_points(seed: int, doc_key: str, count: int) -> list[float]:
+    """``count`` chance-level points as relative ``x1, y1, x2, y2, ...``, each ``U[0, 1]``.
+
+    Raises:
+        ValueError: ``count`` is not a positive integer (or a bad seed or key, as :func:`doc_rng`).
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    return [float(v) for v in doc_rng(seed, doc_key).uniform(0.0, 1.0, size=2 * count)]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -37,6 +38,7 @@ from medvision_tasks.ground_truth import box_area_fraction, relative_box
 from medvision_tasks.planes import PLANES, plane_of_slice_dim
 from medvision_tasks.prompts import SeenImage, doc_prompt
 from medvision_tasks.protocols import Protocol, resolve_protocol
+from medvision_tasks.steps import STEP_POINTS, point_count
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +209,32 @@ def _target(doc: dict, family: str, problems: list[str]) -> list[float] | None:
     return None if None in values else values
 
 
+def _landmark_points(doc: Mapping, family: str, problems: list[str]) -> list[list[float]] | None:
+    """The doc's ground-truth points (T/L, A/D): pixel ``[row, col]`` pairs, as many as its question has.
+
+    Optional (the step analysis needs them: :mod:`medvision_tasks.steps`); detection's points are
+    its box's corners, so a detection doc's field is not read.
+    """
+    points = doc.get("landmark_points")
+    if points is None or family == DETECTION:
+        return None
+    metric_type = get_family(family).metric_type_of(doc.get("biometric_profile"))
+    expected = point_count(metric_type) if metric_type in STEP_POINTS else None
+    pairs = isinstance(points, (list, tuple)) and all(
+        isinstance(p, (list, tuple)) and len(p) == 2 and all(_finite_number(v) for v in p) for p in points
+    )
+    if not pairs or len(points) != expected:
+        problems.append(
+            f"landmark_points {points!r} must be {expected} [row, col] pixel pairs of finite numbers (or absent)"
+        )
+        return None
+    return [[float(row), float(col)] for row, col in points]
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 REQUIRED_FIELDS = ("dataset_name", "image_file", "slice_dim", "slice_idx", "image_size_2d", "pixel_size")
 DESCRIPTIVE_FIELDS = ("image_description", "modality")
 UNNAMED_ALLOWED = ("measurement_name",)
@@ -281,6 +309,8 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata, protocol
     # Unique per question within a family: two tasks of a dataset may label one slice alike.
     doc["doc_key"] = f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{slice_idx}/{item}"
     doc["target"] = _target(doc, family, problems)
+    # Every doc holds the field (None when absent), so that Arrow keeps it.
+    doc["landmark_points"] = _landmark_points(doc, family, problems)
     if not problems:
         # Build the prompts once now, so a bad unit, metric type or name list is reported at load.
         try:

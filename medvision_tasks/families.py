@@ -22,20 +22,18 @@ per-family dict.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
+from medvision_tasks.planes import PLANES
 
 DETECTION = "detection"
 TUMOR_LESION = "tl"
 ANGLE_DISTANCE = "ad"
 
 TASK_PREFIX = "medvision"
-"""Every MedVision task and group name starts with it."""
-_COT_TASK = re.compile(r"_cot(_|$)")
+"""Every MedVision task and group name starts with it (task names: :mod:`medvision_tasks.variants`)."""
 
 BOX_METRICS = ("recall", "precision", "f1", "iou", "sr", "iou>0.5")
 """Metrics of box answers (definitions: :mod:`medvision_tasks.metrics`)."""
@@ -91,7 +89,7 @@ class Family:
     Attributes:
         name: its id in docs, records, task hooks and file names (``detection.jsonl``).
         title: the human name, in task aliases and report titles.
-        task_stem: task names are ``medvision_<task_stem>[_cot][_<plane>]``.
+        task_stem: task names are ``medvision_<task_stem><variant>[_<plane>]`` (:mod:`medvision_tasks.variants`).
         task_types: every ``taskType`` read as this family: first the one the builder writes,
             then the public MedVision data's spellings (``Box-Size``, ``Tumor-Lesion-Size``,
             ``Biometrics-From-Landmarks[-Distance|-Angle]``) and the upstream code's
@@ -178,17 +176,6 @@ def get_family(name: str) -> Family:
         return FAMILIES[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown family {name!r}; expected one of {FAMILY_NAMES}") from None
-
-
-def task_name(family: Family, cot: bool, plane: str | None) -> str:
-    """``medvision_<stem>[_cot][_<plane>]``; the in-distribution plane's task has no plane suffix, as in the paper."""
-    name = f"{TASK_PREFIX}_{family.task_stem}" + ("_cot" if cot else "")
-    return name if plane in (None, IN_DISTRIBUTION_PLANE) else f"{name}_{plane}"
-
-
-def is_cot_task(name: str) -> bool:
-    """Whether a task name is a chain-of-thought variant (``_cot`` as a part of the name)."""
-    return bool(_COT_TASK.search(name))
 
 
 def family_of_task_type(task_type: object) -> Family | None:

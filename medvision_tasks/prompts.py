@@ -16,6 +16,9 @@ prompts have no ``Reasoning steps:`` block. Which words fill them is the protoco
   every reasoning-steps text ends with a space before ``"\\nFollow the reasoning steps"``, and the
   angle formula has one closing parenthesis after ``||B||`` (the model card prints two).
 
+The coordinate-only variant's prompt (:func:`coordinates_prompt`) is this package's, not upstream's:
+the CoT prompt's blocks with a format asking for the points its steps name.
+
 Names (labels, landmarks, measurements) and descriptions are printed exactly as the doc holds
 them, trailing spaces included, as upstream did (``"right parietal eminence , (landmark 2)"``).
 
@@ -49,13 +52,15 @@ SYSTEM_PROMPT = (
 """``rft_prompts.SYSTEM_PROMPT`` (``235a78f``), equal to the model card's 4.1."""
 
 # --- Format requirements -------------------------------------------------------------------
-_BOX_ANSWER = (
-    "The answer should be four decimal numbers separated by commas without any units or "
-    "additional text. The first two numbers are the coordinates of the lower-left corner and "
-    "the last two numbers are the coordinates of the upper-right corner of the bounding box. "
+_RELATIVE_COORDINATES = (
     "Use relative coordinates in the image space, where the origin is at the lower-left corner "
     "of the image. Relative coordinates should be values between 0 and 1, representing the "
     "relative positions in the image."
+)
+_BOX_ANSWER = (
+    "The answer should be four decimal numbers separated by commas without any units or "
+    "additional text. The first two numbers are the coordinates of the lower-left corner and "
+    "the last two numbers are the coordinates of the upper-right corner of the bounding box. " + _RELATIVE_COORDINATES
 )
 # The first release's plain formats (FORMAT_PROMPT_* of medvision_utils.py).
 _FIRST_RELEASE_FORMATS = {
@@ -93,6 +98,32 @@ _COT_FORMATS = {
         "length."
     ),
     "value": _ANSWER_TAG_REQUEST + "The answer should be a single decimal number without units or extra text.",
+}
+
+# Coordinate-only formats (this package's variant, not upstream's): the points the CoT steps name,
+# in the order those steps name them, in the box answer's coordinate words.
+_COORDINATE_ANSWERS = {
+    "size": (
+        "The answer should be eight decimal numbers separated by commas without any units or "
+        "additional text: x1, y1, x2, y2, the two endpoints of the major axis (the longest "
+        "diameter), then x3, y3, x4, y4, the two endpoints of the minor axis (the shortest "
+        "diameter). "
+    ),
+    "distance": (
+        "The answer should be four decimal numbers separated by commas without any units or "
+        "additional text: x1, y1, the coordinates of landmark 1, then x2, y2, the coordinates of "
+        "landmark 2. "
+    ),
+    "angle": (
+        "The answer should be eight decimal numbers separated by commas without any units or "
+        "additional text: x1, y1, x2, y2, the two endpoints of line 1, then x3, y3, x4, y4, the "
+        "two endpoints of line 2. "
+    ),
+}
+_COORDINATE_FORMATS = {
+    kind: _ANSWER_TAG_REQUEST + text + "Each point is written as x, y, where x is the relative position in width "
+    "and y is the relative position in height. " + _RELATIVE_COORDINATES
+    for kind, text in _COORDINATE_ANSWERS.items()
 }
 
 # --- Reasoning steps (COT_INSTRUCT_*): each ends with "tags. ", the space kept -------------
@@ -177,6 +208,7 @@ class _Form:
     first_release: bool  # the first release's plain prompt
     cot: bool
     sft_detection: bool  # MedVision-V0's SFT detection text ("corner", no newline before the steps)
+    coordinates: bool = False  # the coordinate-only variant: the points, no measurement
 
     def image_clause(self, image_description: str | None) -> str:
         description = "" if image_description is None else str(image_description)
@@ -185,6 +217,8 @@ class _Form:
         return f"Given the input medical image{': ' + description if description else ''}, "
 
     def format_text(self, answer: str) -> str:
+        if self.coordinates:
+            return _COORDINATE_FORMATS[answer]
         if self.cot and (answer != "box" or self.sft_detection):
             return _COT_FORMATS[answer]
         if self.cot:
@@ -315,6 +349,40 @@ def tumor_lesion_prompt(
     return form.assemble(task, form.info_lines(seen, protocol.units.pixel["size"]), "size", "size")
 
 
+def _measurement_parts(metric_type: str, landmark_names: Sequence) -> tuple[str, str, str]:
+    """``(what, between, elements)`` of an A/D task line: ``"distance"``, ``"distance between 2 landmark
+    points"``, ``"(landmark 1) p1, (landmark 2) p2."`` (or the angle's lines).
+
+    Raises:
+        ValueError: unknown ``metric_type``, or ``landmark_names`` of the wrong shape for it.
+    """
+    if metric_type == "distance":
+        if not isinstance(landmark_names, (list, tuple)) or len(landmark_names) != 2:
+            raise ValueError(f"distance needs landmark_names [p1, p2], got {landmark_names!r}")
+        p1, p2 = (_name(value, f"landmark_names p{i}") for i, value in enumerate(landmark_names, start=1))
+        return "distance", "distance between 2 landmark points", f"(landmark 1) {p1}, (landmark 2) {p2}."
+    if metric_type == "angle":
+        if (
+            not isinstance(landmark_names, (list, tuple))
+            or len(landmark_names) != 2
+            or any(not isinstance(line, (list, tuple)) or len(line) != 2 for line in landmark_names)
+        ):
+            raise ValueError(f"angle needs landmark_names [[l1p1, l1p2], [l2p1, l2p2]], got {landmark_names!r}")
+        (l1p1, l1p2), (l2p1, l2p2) = (
+            (_name(a, f"landmark_names line {i} point 1"), _name(b, f"landmark_names line {i} point 2"))
+            for i, (a, b) in enumerate(landmark_names, start=1)
+        )
+        elements = f"(line 1) the line connecting {l1p1} and {l1p2}, (line 2) the line connecting {l2p1} and {l2p2}."
+        return "angle", "angle between 2 lines", elements
+    raise ValueError(f"metric_type must be 'distance' or 'angle', got {metric_type!r}")
+
+
+def _measurement_name(measurement_name: object) -> str:
+    if measurement_name is not None and not isinstance(measurement_name, str):
+        raise ValueError(f"measurement_name must be text (empty for an unnamed measurement), got {measurement_name!r}")
+    return measurement_name or ""
+
+
 def biometrics_prompt(
     metric_type: str,
     measurement_name: str | None,
@@ -342,30 +410,8 @@ def biometrics_prompt(
         ValueError: unknown ``metric_type``, ``landmark_names`` of the wrong shape for it, a
             measurement name that is not text, or a bad size.
     """
-    if measurement_name is not None and not isinstance(measurement_name, str):
-        raise ValueError(f"measurement_name must be text (empty for an unnamed measurement), got {measurement_name!r}")
-    name = measurement_name or ""
-    if metric_type == "distance":
-        if not isinstance(landmark_names, (list, tuple)) or len(landmark_names) != 2:
-            raise ValueError(f"distance needs landmark_names [p1, p2], got {landmark_names!r}")
-        p1, p2 = (_name(value, f"landmark_names p{i}") for i, value in enumerate(landmark_names, start=1))
-        what, between = "distance", "distance between 2 landmark points"
-        elements = f"(landmark 1) {p1}, (landmark 2) {p2}."
-    elif metric_type == "angle":
-        if (
-            not isinstance(landmark_names, (list, tuple))
-            or len(landmark_names) != 2
-            or any(not isinstance(line, (list, tuple)) or len(line) != 2 for line in landmark_names)
-        ):
-            raise ValueError(f"angle needs landmark_names [[l1p1, l1p2], [l2p1, l2p2]], got {landmark_names!r}")
-        (l1p1, l1p2), (l2p1, l2p2) = (
-            (_name(a, f"landmark_names line {i} point 1"), _name(b, f"landmark_names line {i} point 2"))
-            for i, (a, b) in enumerate(landmark_names, start=1)
-        )
-        what, between = "angle", "angle between 2 lines"
-        elements = f"(line 1) the line connecting {l1p1} and {l1p2}, (line 2) the line connecting {l2p1} and {l2p2}."
-    else:
-        raise ValueError(f"metric_type must be 'distance' or 'angle', got {metric_type!r}")
+    name = _measurement_name(measurement_name)
+    what, between, elements = _measurement_parts(metric_type, landmark_names)
     word = protocol.units.task[metric_type]
     if name:
         line = f"estimate the {what} of {name} in {word}, which is the {between}: {elements}"
@@ -374,6 +420,58 @@ def biometrics_prompt(
     form = _form(protocol, cot)
     task = form.image_clause(image_description) + line
     return form.assemble(task, form.info_lines(seen, protocol.units.pixel[metric_type]), "value", metric_type)
+
+
+def coordinates_prompt(doc: Mapping, *, seen: SeenImage, protocol: Protocol) -> str:
+    """The coordinate-only question of a T/L or A/D doc: its points, not its measurement.
+
+    This package's variant (not upstream's): the same task blocks and ``Additional information:``
+    as the CoT prompt, then a format asking for the points the CoT steps name, in the same order
+    (T/L: major-axis endpoints, then minor; distance: landmark 1, then 2; angle: line 1's
+    endpoints, then line 2's), as relative ``x, y`` with the origin at the lower-left corner, inside
+    ``<answer>...</answer>``. The plugin measures them (:mod:`medvision_tasks.steps`).
+
+    Args:
+        doc: a loaded T/L or A/D doc (docs/ARCHITECTURE.md).
+        seen: the image the model is shown (its size and pixel size are stated).
+        protocol: the unit words to print.
+
+    Raises:
+        ValueError: a detection doc (its answer is points already), or a field the prompt needs is
+            missing or malformed.
+    """
+    form = _Form(first_release=False, cot=False, sft_detection=False, coordinates=True)
+    family = doc["family"]
+    if family == TUMOR_LESION:
+        check_unit("size", doc["biometric_profile"].get("metric_unit"))
+        task = (
+            f"{form.image_clause(doc.get('image_description'))}locate the endpoints of the major and minor axes "
+            f"of the ellipse enclosing the {_name(doc['label_name'], 'label_name')}."
+        )
+        return form.assemble(task, form.info_lines(seen, protocol.units.pixel["size"]), "size", "size")
+    if family == DETECTION:
+        raise ValueError("detection has no coordinate-only variant: its answer is a box's corners already")
+    metric_type, names = _biometric_fields(doc)
+    name = _measurement_name(doc.get("measurement_name"))
+    _, _, elements = _measurement_parts(metric_type, names)
+    points = "the 2 landmark points" if metric_type == "distance" else "the endpoints of the 2 lines"
+    line = f"locate {points} of the {metric_type} of {name}: {elements}" if name else f"locate {points}: {elements}"
+    task = form.image_clause(doc.get("image_description")) + line
+    return form.assemble(task, form.info_lines(seen, protocol.units.pixel[metric_type]), metric_type, metric_type)
+
+
+def _biometric_fields(doc: Mapping) -> tuple[str, list]:
+    """An A/D doc's checked ``metric_type`` and its landmark names as the prompts take them (angle: two lines)."""
+    profile = doc["biometric_profile"]
+    metric_type = profile.get("metric_type")
+    if metric_type in ("distance", "angle"):
+        check_unit(metric_type, profile.get("metric_unit"))
+    names = list(doc["landmark_names"])
+    if metric_type == "angle":
+        if len(names) != 4:
+            raise ValueError(f"an angle needs 4 landmark_names (line 1, then line 2), got {len(names)}: {names}")
+        names = [names[0:2], names[2:4]]  # stored flat so that Arrow holds distances and angles alike
+    return metric_type, names
 
 
 def doc_prompt(doc: Mapping, *, seen: SeenImage, cot: bool, protocol: Protocol) -> str:
@@ -397,14 +495,7 @@ def doc_prompt(doc: Mapping, *, seen: SeenImage, cot: bool, protocol: Protocol) 
         return tumor_lesion_prompt(
             doc["label_name"], doc.get("image_description"), seen=seen, cot=cot, protocol=protocol
         )
-    metric_type = profile.get("metric_type")
-    if metric_type in ("distance", "angle"):
-        check_unit(metric_type, profile.get("metric_unit"))
-    names = list(doc["landmark_names"])
-    if metric_type == "angle":
-        if len(names) != 4:
-            raise ValueError(f"an angle needs 4 landmark_names (line 1, then line 2), got {len(names)}: {names}")
-        names = [names[0:2], names[2:4]]  # stored flat so that Arrow holds distances and angles alike
+    metric_type, names = _biometric_fields(doc)
     return biometrics_prompt(
         metric_type,
         doc.get("measurement_name"),

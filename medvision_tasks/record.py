@@ -22,6 +22,8 @@ from typing import Any
 
 from medvision_tasks.families import DETECTION, FAMILY_NAMES, get_family
 from medvision_tasks.ledger import UNKNOWN_POLICY
+from medvision_tasks.steps import StepAnalysis
+from medvision_tasks.variants import VARIANT_NAMES
 
 UNKNOWN_PROTOCOL = "unknown"
 """The ``protocol`` of a record written before records named their protocol."""
@@ -75,6 +77,13 @@ class DocRecord:
         upstream_task: the public MedVision task config the doc was built for (e.g.
             ``KiTS23_TumorLesionSize_Task01_Axial_Test``), from the doc's ``upstream_task``; None
             for docs made otherwise (the bundled sample, ``prepare`` from a manifest).
+        variant: how the question was asked (:mod:`medvision_tasks.variants`: ``plain``, ``cot``,
+            ``coords``, ``no_visual``, ``cot_no_visual``); None in records written before
+            records named it. A coordinate-only answer's ``prediction`` is what its points
+            measure (the plugin's arithmetic).
+        steps: the answer's points and its error split into localisation and arithmetic
+            (:class:`medvision_tasks.steps.StepAnalysis`), for CoT and coordinate-only answers;
+            None for plain answers and older records.
     """
 
     doc_key: str
@@ -104,6 +113,8 @@ class DocRecord:
     rel_error: float | None = None
     versions: Mapping[str, str] | None = None
     upstream_task: str | None = None
+    variant: str | None = None
+    steps: StepAnalysis | None = None
 
     @property
     def score_fields(self) -> tuple[str, ...]:
@@ -132,6 +143,7 @@ class DocRecord:
             "prediction": _list_or_none(self.prediction),
             "target": list(self.target),
             "upstream_task": self.upstream_task,
+            "variant": self.variant,
         }
         for name in self.score_fields:
             data[name] = getattr(self, name)
@@ -139,6 +151,8 @@ class DocRecord:
             data["box_area_fraction"] = self.box_area_fraction
         if self.versions is not None:
             data["versions"] = dict(self.versions)
+        if self.steps is not None:
+            data["steps"] = self.steps.to_dict()
         return data
 
     @classmethod
@@ -146,7 +160,8 @@ class DocRecord:
         """Read and check a record written by :meth:`to_dict` (this or an earlier version).
 
         Records written before a field existed still read: a missing ``image_policy`` or
-        ``protocol`` is ``"unknown"``, a missing ``slice_size`` is the stated ``image_size``.
+        ``protocol`` is ``"unknown"``, a missing ``slice_size`` is the stated ``image_size``, a
+        missing ``variant`` or ``steps`` is None.
 
         Args:
             data: the JSON object.
@@ -157,7 +172,7 @@ class DocRecord:
                 an unknown family, ``parsed`` not a bool, a parsed record without a finite score
                 its family needs, sizes that are not two positive numbers, a target or prediction
                 that is not a list of finite numbers of the family's length, a detection record
-                without a finite ``box_area_fraction``.
+                without a finite ``box_area_fraction``, an unknown ``variant``, a malformed ``steps``.
         """
         if not isinstance(data, Mapping):
             raise ValueError(f"{where}: a per-doc record must be a JSON object, got {type(data).__name__}")
@@ -175,6 +190,10 @@ class DocRecord:
         values = {name: reader.number(name, needed_by="parsed doc's record" if parsed else None) for name in scores}
         if family.name == DETECTION:
             values["box_area_fraction"] = reader.number("box_area_fraction", needed_by="detection record")
+        variant = reader.text("variant")
+        if variant is not None and variant not in VARIANT_NAMES:
+            raise ValueError(f"{where}: record field 'variant' is {variant!r}; expected one of {VARIANT_NAMES}")
+        steps = data.get("steps")
         image_size = reader.pair("image_size", int)
         slice_size = reader.pair("slice_size", int) if data.get("slice_size") is not None else image_size
         if slice_size is None:
@@ -200,6 +219,8 @@ class DocRecord:
             target=reader.numbers("target", family.answer.count, required=True),  # type: ignore[arg-type]
             versions=reader.versions("versions"),
             upstream_task=reader.text("upstream_task"),
+            variant=variant,
+            steps=None if steps is None else StepAnalysis.from_dict(steps, where),
             **values,
         )
 

@@ -5,6 +5,11 @@ so that lmms-eval imports this module once and every hook shares one slice store
 and the process's prompt ledger (:data:`LEDGER`: what each prompt stated and under which protocol,
 read back into its answer's record).
 
+Every task variant (:mod:`medvision_tasks.variants`: plain, CoT, coordinates only, no image) has
+its ``doc_to_text``, ``doc_to_messages`` and ``process_results`` hook, named by
+:func:`prompt_hook` and generated from the variant table; the no-image variants share
+:func:`medvision_doc_to_visual_none`.
+
 The scoring protocol (:mod:`medvision_tasks.protocols`) is chosen by ``MEDVISION_PROTOCOL``: the
 hooks that build the image and the prompt read it; the scoring hook parses under the protocol its
 prompt was written under (the ledger's), so the three always agree.
@@ -26,11 +31,13 @@ from medvision_tasks.environment import score_relevant_versions
 from medvision_tasks.families import ALL_METRICS, ANGLE_DISTANCE, DETECTION, FAMILIES, METRIC_UNITS, get_family
 from medvision_tasks.ledger import LEDGER, Stated
 from medvision_tasks.parsing import parse_answer
-from medvision_tasks.prompts import SYSTEM_PROMPT, SeenImage, doc_prompt
+from medvision_tasks.prompts import SYSTEM_PROMPT, SeenImage, coordinates_prompt, doc_prompt
 from medvision_tasks.protocols import ANSWER_TAG, Protocol, get_protocol, resolve_protocol
 from medvision_tasks.record import BOX_SCORES, RECORD_KEY, DocRecord
 from medvision_tasks.rendering import normalization_for, render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
+from medvision_tasks.steps import Frame, analyse, measure, read_coordinates, read_steps, true_points
+from medvision_tasks.variants import COORDINATES_PROMPT, PLAIN, VARIANTS, Variant, get_variant
 from medvision_tasks.volumes import SliceStore, VolumeReadError
 
 SLICES = SliceStore()
@@ -123,49 +130,67 @@ def medvision_doc_to_visual(doc: Mapping, lmms_eval_specific_kwargs: dict | None
     return [render_slice(raw, handed, protocol=protocol, normalization=normalization_for(doc, protocol))]
 
 
-def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> str:
+def medvision_doc_to_visual_none(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list:
+    """No image: the ``_no_visual`` controls withhold the slice (lmms-eval's ``<task>_no_visual`` convention)."""
+    return []
+
+
+def prompt_hook(kind: str, variant: Variant) -> str:
+    """Name of a variant's hook of one kind: ``medvision_<kind><suffix>``, e.g. ``medvision_doc_to_text_cot``.
+
+    Kinds: ``doc_to_text``, ``doc_to_messages``, ``process_results``, and ``doc_to_visual`` (the
+    variants that withhold the image share :func:`medvision_doc_to_visual_none`).
+    """
+    if kind == "doc_to_visual":
+        return "medvision_doc_to_visual" if variant.shows_image else "medvision_doc_to_visual_none"
+    return f"medvision_{kind}{variant.suffix}"
+
+
+def _prompt(doc: Mapping, lmms_eval_specific_kwargs: dict | None, variant: Variant) -> str:
     _, seen, pixel, policy_name = _geometry(doc, lmms_eval_specific_kwargs)
     protocol = resolve_protocol()
     family = doc["family"]
     # Detection prompts state no pixel size (relative coordinates).
     stated = Stated(seen, None if family == DETECTION else pixel, policy_name, protocol.name)
     LEDGER.note(family, doc["doc_key"], stated)
-    return doc_prompt(doc, seen=SeenImage(seen, pixel), cot=cot, protocol=protocol)
+    image = SeenImage(seen, pixel)
+    if variant.prompt == COORDINATES_PROMPT:
+        return coordinates_prompt(doc, seen=image, protocol=protocol)
+    return doc_prompt(doc, seen=image, cot=variant.cot, protocol=protocol)
 
 
-def medvision_doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
-    """The plain prompt of the run's protocol."""
-    return _prompt(doc, lmms_eval_specific_kwargs, cot=False)
-
-
-def medvision_doc_to_text_cot(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
-    """The chain-of-thought prompt MedVision-V0 was trained on (``sft_prompts.py``; model card 4.2)."""
-    return _prompt(doc, lmms_eval_specific_kwargs, cot=True)
-
-
-def _messages(doc: Mapping, lmms_eval_specific_kwargs: dict | None, cot: bool) -> list[dict]:
+def _messages(doc: Mapping, lmms_eval_specific_kwargs: dict | None, variant: Variant) -> list[dict]:
     """The chat turns lmms-eval would build itself, plus the MedVision-V0 system turn when asked.
 
     Server backends (vllm, sglang, openai) send only these turns; MedVision-V0 diverges from its
     training without its system prompt (model card 4.1), so ``MEDVISION_SYSTEM_PROMPT=1`` adds it.
+    Variants that withhold the image send the text alone.
     """
-    images = medvision_doc_to_visual(doc, lmms_eval_specific_kwargs)
+    images = medvision_doc_to_visual(doc, lmms_eval_specific_kwargs) if variant.shows_image else []
     content = [{"type": "image", "url": image} for image in images]
-    content.append({"type": "text", "text": _prompt(doc, lmms_eval_specific_kwargs, cot)})
+    content.append({"type": "text", "text": _prompt(doc, lmms_eval_specific_kwargs, variant)})
     messages = [{"role": "user", "content": content}]
     if env_flag(SYSTEM_PROMPT_ENV):
         messages.insert(0, {"role": "system", "content": [{"type": "text", "text": SYSTEM_PROMPT}]})
     return messages
 
 
-def medvision_doc_to_messages(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[dict]:
-    """Chat turns of the plain prompt (chat-path models)."""
-    return _messages(doc, lmms_eval_specific_kwargs, cot=False)
+def _text_hook(variant: Variant) -> Callable[..., str]:
+    def doc_to_text(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> str:
+        return _prompt(doc, lmms_eval_specific_kwargs, variant)
+
+    doc_to_text.__name__ = prompt_hook("doc_to_text", variant)
+    doc_to_text.__doc__ = f"The prompt of the {variant.title} variant, under the run's protocol."
+    return doc_to_text
 
 
-def medvision_doc_to_messages_cot(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[dict]:
-    """Chat turns of the CoT prompt (chat-path models)."""
-    return _messages(doc, lmms_eval_specific_kwargs, cot=True)
+def _messages_hook(variant: Variant) -> Callable[..., list[dict]]:
+    def doc_to_messages(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[dict]:
+        return _messages(doc, lmms_eval_specific_kwargs, variant)
+
+    doc_to_messages.__name__ = prompt_hook("doc_to_messages", variant)
+    doc_to_messages.__doc__ = f"Chat turns of the {variant.title} variant (chat-path models)."
+    return doc_to_messages
 
 
 def medvision_doc_to_target(doc: Mapping) -> str:
@@ -181,24 +206,53 @@ def _protocol_of(stated: Stated) -> Protocol:
     return get_protocol(stated.protocol) if stated.protocol else resolve_protocol()
 
 
-def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecord:
+def _read_answer(doc: Mapping, response: str | None, variant: Variant, protocol: Protocol, stated: Stated):
+    """``(prediction, steps)`` of a response: the numbers scored, and the step analysis (CoT, coordinates)."""
+    family = get_family(doc["family"])
+    metric_type = family.metric_type_of(doc.get("biometric_profile"))
+    if variant.prompt == COORDINATES_PROMPT:
+        frame = _frame(doc, stated)
+        points = read_coordinates(response, metric_type)
+        prediction = None if points is None else measure(points, metric_type, frame)
+        steps = analyse(points, true_points(doc, metric_type), None, doc["target"], metric_type, frame)
+        return (None if prediction is None else list(prediction)), steps
+    prediction = parse_answer(
+        response,
+        family.answer.count,
+        require_answer_tag=protocol.answer_scope(variant.cot) == ANSWER_TAG,
+        allow_negative=family.name != ANGLE_DISTANCE or protocol.negative_measurements_scored,
+    )
+    if not variant.cot:
+        return prediction, None
+    status, points = read_steps(response, metric_type)
+    frame = _frame(doc, stated)
+    steps = analyse(points, true_points(doc, metric_type), prediction, doc["target"], metric_type, frame, status=status)
+    return prediction, steps
+
+
+def _frame(doc: Mapping, stated: Stated) -> Frame:
+    """The extent the model's coordinates are measured on: the stated image and pixel size, else the slice's own."""
+    if stated.image_size is not None and stated.pixel_size is not None:
+        return Frame.of(stated.image_size, stated.pixel_size)
+    return Frame.of(doc["image_size_2d"], doc["pixel_size"])
+
+
+def score_response(doc: Mapping, response: str | None, *, variant: Variant | str = PLAIN) -> DocRecord:
     """The per-doc record of one model response; never raises on bad text (a parse failure is scored).
 
     The answer is read as the prompt's protocol says: inside the first ``<answer>...</answer>`` or in
     the whole response; a negative angle/distance is an error to score (or a failure). An answer
     whose error is not a finite float (a number near 1e308) is a failure: no record holds a
-    non-finite number.
+    non-finite number. A coordinate-only answer is the points inside ``<answer>``, measured by
+    :func:`medvision_tasks.steps.measure`; CoT and coordinate-only answers get a step analysis
+    (:mod:`medvision_tasks.steps`).
     """
+    variant = get_variant(variant) if isinstance(variant, str) else variant
     family = get_family(doc["family"])
     profile = doc.get("biometric_profile") or {}
     stated = LEDGER.stated(family.name, doc["doc_key"])
     protocol = _protocol_of(stated)
-    prediction = parse_answer(
-        response,
-        family.answer.count,
-        require_answer_tag=protocol.answer_scope(cot) == ANSWER_TAG,
-        allow_negative=family.name != ANGLE_DISTANCE or protocol.negative_measurements_scored,
-    )
+    prediction, steps = _read_answer(doc, response, variant, protocol, stated)
     if family.name == DETECTION:
         box = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
         scores = {name: float(box.get(name, 0.0)) for name in BOX_SCORES}
@@ -230,32 +284,37 @@ def score_response(doc: Mapping, response: str | None, *, cot: bool) -> DocRecor
         target=tuple(doc["target"]),
         versions=score_relevant_versions(),
         upstream_task=doc.get("upstream_task"),
+        variant=variant.name,
+        steps=steps,
         **scores,
     )
 
 
-def _results(doc: Mapping, results: list, cot: bool) -> dict[str, object]:
-    """Per metric key the doc's value (:func:`medvision_tasks.metrics.doc_value`); the record once, under RECORD_KEY.
+def _results_hook(variant: Variant) -> Callable[[Mapping, list], dict[str, object]]:
+    def process_results(doc: Mapping, results: list) -> dict[str, object]:
+        """Per metric key the doc's value (:func:`medvision_tasks.metrics.doc_value`); the record once, under RECORD_KEY.
 
-    lmms-eval aggregates only the keys of ``metric_list`` and logs every key on the samples line,
-    so the record is written once per line and each metric key carries one number (or null).
-    """
-    record = score_response(doc, results[0] if results else None, cot=cot)
-    values: dict[str, object] = {
-        metric: metrics.doc_value(record, metric) for metric in get_family(doc["family"]).metrics
-    }
-    values[RECORD_KEY] = record.to_dict()
-    return values
+        lmms-eval aggregates only the keys of ``metric_list`` and logs every key on the samples line,
+        so the record is written once per line and each metric key carries one number (or null).
+        """
+        record = score_response(doc, results[0] if results else None, variant=variant)
+        values: dict[str, object] = {
+            metric: metrics.doc_value(record, metric) for metric in get_family(doc["family"]).metrics
+        }
+        values[RECORD_KEY] = record.to_dict()
+        return values
+
+    process_results.__name__ = prompt_hook("process_results", variant)
+    return process_results
 
 
-def medvision_process_results(doc: Mapping, results: list) -> dict[str, object]:
-    """Scores of a plain-prompt answer: its last numbers, where the protocol reads them."""
-    return _results(doc, results, cot=False)
-
-
-def medvision_process_results_cot(doc: Mapping, results: list) -> dict[str, object]:
-    """Scores of a CoT answer: the last numbers inside the first <answer>...</answer>."""
-    return _results(doc, results, cot=True)
+# The hooks of every variant (medvision_doc_to_text, medvision_doc_to_text_cot, ...,
+# medvision_process_results_coords), under the names the generated task YAMLs use.
+for _variant in VARIANTS.values():
+    for _kind, _factory in (("doc_to_text", _text_hook), ("doc_to_messages", _messages_hook)):
+        globals()[prompt_hook(_kind, _variant)] = _factory(_variant)
+    globals()[prompt_hook("process_results", _variant)] = _results_hook(_variant)
+del _variant, _kind, _factory
 
 
 # --- aggregation: one per metric key ------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Its rows in a report show what a model scores from the question alone: the MedVision
 benchmark's random box for detection (width uniform in 1..W, then position uniform), and sizes, distances and angles drawn from fixed plausible ranges for T/L and
-A/D. The distributions and the per-doc seeding are documented in
+A/D, and uniform relative points for the coordinate-only tasks (``medvision_*_coords``). The
+distributions and the per-doc seeding are documented in
 :mod:`medvision_tasks.chance`, which the report's random-box baseline shares.
 
 Usage::
@@ -24,8 +25,10 @@ from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 from tqdm import tqdm
 
-from medvision_tasks.chance import random_answer
+from medvision_tasks.chance import random_answer, random_points
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, get_family
+from medvision_tasks.steps import point_count
+from medvision_tasks.variants import COORDINATES_PROMPT, variant_of_task
 
 
 def _doc_field(doc: Mapping, field: str, where: str) -> Any:
@@ -34,7 +37,7 @@ def _doc_field(doc: Mapping, field: str, where: str) -> Any:
     return doc[field]
 
 
-def answer_for_doc(doc: Mapping, seed: int, where: str = "doc") -> str:
+def answer_for_doc(doc: Mapping, seed: int, where: str = "doc", *, coordinates: bool = False) -> str:
     """The chance-level response text for one loaded MedVision doc.
 
     Args:
@@ -43,16 +46,21 @@ def answer_for_doc(doc: Mapping, seed: int, where: str = "doc") -> str:
             (A/D).
         seed: non-negative seed of the baseline.
         where: how to name the doc in an error (task, split, doc id).
+        coordinates: answer the coordinate-only question (the points) instead of the measurement.
 
     Returns:
         ``"<answer>v1,v2,...</answer>"`` with 4 relative box values, ``major,minor`` in mm, or
-        one distance (mm) / angle (degrees).
+        one distance (mm) / angle (degrees); with ``coordinates``, the question's points.
 
     Raises:
         ValueError: the doc lacks a field the draw needs.
     """
     family = _doc_field(doc, "family", where)
     doc_key = _doc_field(doc, "doc_key", where)
+    if coordinates:
+        metric_type = get_family(family).metric_type_of(_doc_field(doc, "biometric_profile", where))
+        points = random_points(seed, doc_key, point_count(metric_type))
+        return "<answer>" + ",".join(f"{value:.6f}" for value in points) + "</answer>"
     image_size = None
     metric_type = None
     if family == DETECTION:
@@ -97,7 +105,8 @@ class MedVisionRandom(lmms):
                 doc = self.task_dict[task][split][doc_id]
             except (KeyError, IndexError) as error:
                 raise ValueError(f"medvision_random: {where} not found in the task's docs") from error
-            response = answer_for_doc(doc, self.seed, where)
+            coordinates = variant_of_task(str(task)).prompt == COORDINATES_PROMPT
+            response = answer_for_doc(doc, self.seed, where, coordinates=coordinates)
             responses.append(response)
             self.cache_hook.add_partial("generate_until", (context, gen_kwargs), response)
         return responses

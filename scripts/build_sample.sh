@@ -18,5 +18,5 @@ PYTHON="$python" "$repo_root/scripts/fetch_sample_sources.sh"
 
 rm -rf "$sample/volumes" "$sample/train" "$sample/.cases"
 rm -f "$sample/detection.jsonl" "$sample/tl.jsonl" "$sample/ad.jsonl" "$sample/summary.json"
-"$python" -m medvision_tasks.prepare scripts/sample_manifest.yaml --out "$sample" --no-cache "$@"
+"$python" -m medvision_tasks.builder scripts/sample_manifest.yaml --out "$sample" --no-cache "$@"
 du -sh "$sample"

@@ -68,7 +68,7 @@ ANSWERS = {
 def _scores(family: str) -> list[tuple]:
     docs = load_documents(family, None)
     LEDGER.forget(family, (d["doc_key"] for d in docs))  # no prompt of another test stated anything for them
-    return [(d["doc_key"], d["target"], score_response(d, ANSWERS[family], cot=False).to_dict()) for d in docs]
+    return [(d["doc_key"], d["target"], score_response(d, ANSWERS[family], variant="plain").to_dict()) for d in docs]
 
 
 def test_shapes_convert_both_ways():

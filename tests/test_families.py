@@ -10,8 +10,6 @@ from medvision_tasks.families import (
     METRIC_UNITS,
     family_of_task_type,
     get_family,
-    is_cot_task,
-    task_name,
 )
 
 
@@ -83,21 +81,3 @@ def test_metric_types_and_their_units():
 def test_an_unknown_family_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"unknown family 'seg'; expected one of \('detection', 'tl', 'ad'\)"):
         get_family("seg")
-
-
-@pytest.mark.parametrize(
-    ("name", "cot", "plane", "task"),
-    [
-        ("detection", False, "axial", "medvision_detect"),
-        ("detection", True, "coronal", "medvision_detect_cot_coronal"),
-        ("tl", False, "sagittal", "medvision_tl_sagittal"),
-        ("ad", True, None, "medvision_ad_cot"),
-    ],
-)
-def test_task_names_and_their_cot_variants(name, cot, plane, task):
-    assert task_name(get_family(name), cot, plane) == task
-    assert is_cot_task(task) is cot
-
-
-def test_cot_is_a_part_of_the_name_not_a_substring():
-    assert not is_cot_task("medvision_cotton") and is_cot_task("my_cot_task")

@@ -35,7 +35,7 @@ def tumor_doc(tmp_path, monkeypatch):
 
 def test_an_answer_whose_prompt_was_never_built_is_marked_unknown(tumor_doc):
     utils.medvision_process_docs_tl_axial(None)  # loading the task forgets earlier statements of its docs
-    record = utils.score_response(tumor_doc, "<answer>1, 1</answer>", cot=True)
+    record = utils.score_response(tumor_doc, "<answer>1, 1</answer>", variant="cot")
     assert record.image_policy == UNKNOWN_POLICY == "unknown"
     assert record.image_size is None and record.pixel_size is None
     assert record.slice_size == (40, 30)  # what the slice is, unlike what was stated, is known
@@ -43,6 +43,6 @@ def test_an_answer_whose_prompt_was_never_built_is_marked_unknown(tumor_doc):
 
 def test_loading_a_task_again_forgets_what_an_earlier_run_stated(tumor_doc):
     utils.medvision_doc_to_text(tumor_doc, {"image_policy": "native"})
-    assert utils.score_response(tumor_doc, None, cot=False).image_policy == "native"
+    assert utils.score_response(tumor_doc, None, variant="plain").image_policy == "native"
     utils.medvision_process_docs_tl_axial(None)
-    assert utils.score_response(tumor_doc, None, cot=False).image_policy == UNKNOWN_POLICY
+    assert utils.score_response(tumor_doc, None, variant="plain").image_policy == UNKNOWN_POLICY

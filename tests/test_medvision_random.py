@@ -176,3 +176,20 @@ def test_model_is_registered_with_lmms_eval_as_medvision_random():
     # lmms-eval builds simple models from "--model_args seed=3" plus its own extra config.
     model = MedVisionRandom.create_from_arg_string("seed=3", {"batch_size": 1, "device": "cpu"})
     assert model.seed == 3
+
+
+def test_coordinate_questions_get_random_points_the_coordinate_parser_reads():
+    from medvision_tasks.steps import read_coordinates
+
+    docs = [tl_doc("b"), ad_doc("c", "angle"), ad_doc("e", "distance")]
+    model = MedVisionRandom(seed=0)
+    model.task_dict = {"medvision_tl_coords": {"train": docs}}
+    answers = model.generate_until(
+        [SimpleNamespace(args=("p", {}, None, i, "medvision_tl_coords", "train")) for i in range(len(docs))]
+    )
+    points = [read_coordinates(answer, metric) for answer, metric in zip(answers, ("size", "angle", "distance"))]
+    assert [len(p) for p in points] == [4, 4, 2]  # T/L and angle: 4 points; distance: 2
+    assert all(0.0 <= v <= 1.0 for p in points for point in p for v in point)
+    # The same draw as the chance module's, and not the measurement answer of the full task.
+    assert answers[0] != medvision_random.answer_for_doc(docs[0], seed=0)
+    assert answers[0] == medvision_random.answer_for_doc(docs[0], seed=0, coordinates=True)

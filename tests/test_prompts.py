@@ -18,6 +18,7 @@ from medvision_tasks.prompts import (
     SeenImage,
     biometrics_prompt,
     check_unit,
+    coordinates_prompt,
     detection_prompt,
     doc_prompt,
     tumor_lesion_prompt,
@@ -382,6 +383,84 @@ def test_card_units_angle_prints_degrees_everywhere():
     )
     lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
     assert biometrics_prompt("angle", "", lines, XRAY, seen=SEEN, cot=True, protocol=CARD_UNITS) == expected
+
+
+# --- coordinate-only prompts (this package's variant): the CoT prompt's blocks, a points format ----
+
+COORDINATE_TAIL = (
+    "Each point is written as x, y, where x is the relative position in width and y is the relative position in "
+    "height. Use relative coordinates in the image space, where the origin is at the lower-left corner of the "
+    "image. Relative coordinates should be values between 0 and 1, representing the relative positions in the image."
+)
+
+
+def test_coordinates_tumor_lesion():
+    doc = {
+        "family": "tl",
+        "biometric_profile": {"metric_unit": ["mm"]},
+        "label_name": "liver tumor",
+        "image_description": CT,
+    }
+    expected = (
+        "Task:\n"
+        f"Given the input medical image: {CT}, locate the endpoints of the major and minor axes of the ellipse "
+        "enclosing the liver tumor.\n"
+        "Additional information:\n"
+        "The image size is 504 pixels (width) x 400 pixels (height).\n"
+        "The pixel size for this image is 0.700 mm (width) x 0.812 mm (height).\n"
+        "Format requirement:\n"
+        "The final answer must be enclosed within <answer> </answer> tags. The answer should be eight decimal numbers "
+        "separated by commas without any units or additional text: x1, y1, x2, y2, the two endpoints of the major "
+        "axis (the longest diameter), then x3, y3, x4, y4, the two endpoints of the minor axis (the shortest "
+        "diameter). " + COORDINATE_TAIL
+    )
+    assert coordinates_prompt(doc, seen=SEEN, protocol=PUBLISHED) == expected
+    assert coordinates_prompt(doc, seen=SEEN, protocol=ORIGINAL) == expected  # no protocol has its own
+
+
+def test_coordinates_named_distance_and_unnamed_angle():
+    distance = {
+        "family": "ad",
+        "biometric_profile": {"metric_type": "distance", "metric_unit": "mm"},
+        "measurement_name": "AC-PC",
+        "landmark_names": ["anterior commissure (AC)", "posterior commissure (PC)"],
+        "image_description": "",
+    }
+    expected = (
+        "Task:\n"
+        "Given the input medical image, locate the 2 landmark points of the distance of AC-PC: (landmark 1) anterior "
+        "commissure (AC), (landmark 2) posterior commissure (PC).\n"
+        "Additional information:\n"
+        "The image size is 504 pixels (width) x 400 pixels (height).\n"
+        "The pixel size for this image is 0.700 mm (width) x 0.812 mm (height).\n"
+        "Format requirement:\n"
+        "The final answer must be enclosed within <answer> </answer> tags. The answer should be four decimal numbers "
+        "separated by commas without any units or additional text: x1, y1, the coordinates of landmark 1, then x2, "
+        "y2, the coordinates of landmark 2. " + COORDINATE_TAIL
+    )
+    assert coordinates_prompt(distance, seen=SEEN, protocol=PUBLISHED) == expected
+    angle = {
+        "family": "ad",
+        "biometric_profile": {"metric_type": "angle", "metric_unit": "degree"},
+        "measurement_name": "",
+        "landmark_names": ["nasion", "subspinale", "nasion", "supramentale"],
+        "image_description": XRAY,
+    }
+    expected = (
+        "Task:\n"
+        f"Given the input medical image: {XRAY}, locate the endpoints of the 2 lines: (line 1) the line connecting "
+        "nasion and subspinale, (line 2) the line connecting nasion and supramentale.\n"
+        "Additional information:\n"
+        "The image size is 504 pixels (width) x 400 pixels (height).\n"
+        "The pixel size for this image is 0.700 mm (width) x 0.812 mm (height).\n"
+        "Format requirement:\n"
+        "The final answer must be enclosed within <answer> </answer> tags. The answer should be eight decimal numbers "
+        "separated by commas without any units or additional text: x1, y1, x2, y2, the two endpoints of line 1, "
+        "then x3, y3, x4, y4, the two endpoints of line 2. " + COORDINATE_TAIL
+    )
+    assert coordinates_prompt(angle, seen=SEEN, protocol=PUBLISHED) == expected
+    with pytest.raises(ValueError, match="detection has no coordinate-only variant"):
+        coordinates_prompt({"family": "detection", "label_name": "liver"}, seen=SEEN, protocol=PUBLISHED)
 
 
 # --- docs and validation ---------------------------------------------------------------------------

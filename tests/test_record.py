@@ -7,6 +7,7 @@ import pytest
 
 from medvision_tasks.ledger import UNKNOWN_POLICY
 from medvision_tasks.record import UNKNOWN_PROTOCOL, DocRecord
+from medvision_tasks.steps import StepAnalysis
 from tests.helpers.records import detection_record, measurement_record
 
 # A T/L answer (12, 6) to a target of (15, 5): errors |12-15| = 3 and |6-5| = 1 mm, mean 2 mm;
@@ -35,6 +36,21 @@ TL = DocRecord(
 )
 
 
+# The step analysis of that answer: points measuring (12, 7), the answer (12, 6) against them and the
+# target (15, 5) against their value (numbers as scored; their derivation is tests/test_steps.py's).
+STEPS = StepAnalysis(
+    status=("ok", "ok"),
+    points=((0.7, 0.75), (0.2, 0.75), (0.4, 0.9), (0.4, 0.55)),
+    true_points=None,
+    frame_mm=(24.0, 20.0),
+    points_value=(12.0, 7.0),
+    arithmetic_error=0.5,
+    arithmetic_rel=0.1,
+    error_from_points=2.5,
+    error_from_points_rel=0.3,
+)
+
+
 def test_the_json_layout_lmms_eval_logs():
     assert list(TL.to_dict()) == [
         "doc_key",
@@ -56,6 +72,7 @@ def test_the_json_layout_lmms_eval_logs():
         "prediction",
         "target",
         "upstream_task",
+        "variant",
         "abs_error",
         "rel_error",
     ]
@@ -74,8 +91,9 @@ def test_a_detection_record_carries_box_scores_and_no_errors():
         TL,
         DocRecord.from_dict(detection_record("d", "AMOS22", "liver", scores=None)),
         DocRecord.from_dict(measurement_record("a", "FeTA24", "ad", "angle", errors=(3.0, 0.1), unit="degree")),
+        replace(TL, variant="cot", steps=STEPS),
     ],
-    ids=["tl", "failed detection", "angle"],
+    ids=["tl", "failed detection", "angle", "tl with steps"],
 )
 def test_round_trip_through_json(record):
     assert DocRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
@@ -124,6 +142,26 @@ def test_a_malformed_record_is_named_with_its_field(data, message):
     with pytest.raises(ValueError) as error:
         DocRecord.from_dict(data, "samples.jsonl:3")
     assert str(error.value).startswith(message)
+
+
+def test_the_step_analysis_is_written_last_with_its_shares_and_checked():
+    data = json.loads(json.dumps(replace(TL, variant="cot", steps=STEPS).to_dict()))
+    assert list(data)[-1] == "steps" and data["variant"] == "cot"
+    # Shares of the relative parts 0.1 + 0.3: arithmetic 0.25, localisation 0.75 (written, not read back).
+    assert data["steps"]["arithmetic_share"] == pytest.approx(0.25)
+    assert data["steps"]["localisation_share"] == pytest.approx(0.75)
+    assert "steps" not in TL.to_dict() and DocRecord.from_dict(TL.to_dict()).steps is None
+    for name, value, message in [
+        ("status", ["ok", "fine"], "'steps.status' must be a list of ok, missing, malformed or null"),
+        ("points", [[0.1]], "'steps.points' must be a list of [x, y] pairs or null"),
+        ("frame_mm", [24.0, 0], "'steps.frame_mm' must be two positive numbers"),
+        ("arithmetic_error", "big", "'steps.arithmetic_error' must be a finite number or null"),
+    ]:
+        bad = {**data, "steps": {**data["steps"], name: value}}
+        with pytest.raises(ValueError, match="samples.jsonl:3: record field " + message.replace("[", r"\[")):
+            DocRecord.from_dict(bad, "samples.jsonl:3")
+    with pytest.raises(ValueError, match="record field 'variant' is 'blind'; expected one of"):
+        DocRecord.from_dict({**data, "variant": "blind"}, "samples.jsonl:3")
 
 
 def test_a_failed_answer_has_no_error_to_check():

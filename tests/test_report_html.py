@@ -36,7 +36,7 @@ def test_page_holds_tables_figures_and_marks(report_dir):
     for key in REPORT_TABLE_KEYS:
         assert f'id="{key}"' in page, key
     assert len(re.findall(r'src="data:image/png', page)) == 7  # 3 per-label, box size, 3 error plots
-    assert page.count('class="published"') == 3 * 13  # 13 published rows in each of Tables 2-4
+    assert page.count('class="paper"') == 3 * 13  # 13 published rows in each of Tables 2-4
     assert '<span class="medal m1" title="rank 1">1</span>' in page
     assert "alpha" in page and "54.0" in page  # Table 2 anatomy recall of alpha
 

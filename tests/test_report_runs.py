@@ -66,7 +66,7 @@ def test_cot_tasks_make_their_own_system(tmp_path):
     runs = read_runs([tmp_path], progress=False)
     assert runs[0].tasks["medvision_tl_cot"].cot and not runs[0].tasks["medvision_tl"].cot
     systems = collect_systems(runs)
-    assert list(systems) == [System("m", "m", cot=False), System("m", "m", cot=True)]
+    assert list(systems) == [System("m", "m", task_variant="plain"), System("m", "m", task_variant="cot")]
     assert [s.name for s in systems] == ["m · plain", "m · CoT"]
 
 

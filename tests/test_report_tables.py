@@ -16,7 +16,7 @@ from medvision_tasks.report.build import ReportOptions, build_report
 from medvision_tasks.report.runs import read_runs
 from medvision_tasks.report.tables import (
     SOURCE_BASELINE,
-    SOURCE_PUBLISHED,
+    SOURCE_PAPER,
     SOURCE_RUN,
     Cell,
     Column,
@@ -123,7 +123,7 @@ PAPER_MEDALS = {
 
 def test_published_rows_reproduce_the_paper_medals_exactly(report):
     for tab in report.headline:
-        published = [r for r in tab.rows if r.source == SOURCE_PUBLISHED]
+        published = [r for r in tab.rows if r.source == SOURCE_PAPER]
         assert len(published) == 13, tab.key
         for column in tab.columns:
             if column.metric == "sr":
@@ -165,7 +165,7 @@ def test_rank_marks(values, metric, expected):
 def test_sources_are_ranked_separately_and_baselines_not_at_all():
     ranks = _ranked(
         [10.0, 20.0, 90.0, 80.0, 99.0],
-        sources=[SOURCE_RUN, SOURCE_RUN, SOURCE_PUBLISHED, SOURCE_PUBLISHED, SOURCE_BASELINE],
+        sources=[SOURCE_RUN, SOURCE_RUN, SOURCE_PAPER, SOURCE_PAPER, SOURCE_BASELINE],
     )
     assert ranks == [2, 1, 1, 2, None]
 
@@ -268,12 +268,12 @@ def test_csv_is_long_format_with_the_paper_columns(report):
     assert alpha_mae["source"] == "run" and alpha_mae["n_docs"] == "4"
     assert float(alpha_mae["ci_low"]) <= 4.0 <= float(alpha_mae["ci_high"])
     published = next(line for line in lines if line["model"] == "MedVision-V0 (7B)" and line["metric"] == "mae")
-    assert published == {**published, "value": "10.5", "source": "published", "rank": "1", "n_docs": "", "ci_low": ""}
+    assert published == {**published, "value": "10.5", "source": "paper", "rank": "1", "n_docs": "", "ci_low": ""}
 
 
 def test_markdown_marks_published_rows(report):
     text = to_markdown(table(report, "table2_detection"))
-    assert "| _MedVision-V0 (7B)_ (published) | – | 81.3 🥇 |" in text
+    assert "| _MedVision-V0 (7B)_ (paper) | – | 81.3 🥇 |" in text
     assert "54.0 🥇 (" in text  # alpha's anatomy recall with its interval
 
 

@@ -4,7 +4,7 @@ The rule: landmarks are placed on the written RAS+ grid (continuous voxel indice
 measurement and plane, the slice is the one nearest the landmarks' mean index along the slicing
 axis; every landmark involved must lie within ``landmark_tolerance_mm`` of that slice's plane
 (its distance along the slicing axis), else the plane is skipped; the landmarks are projected
-onto the slice (their two in-plane indices, unrounded) and the distance ``||(p2 - p1) * (ph, pw)||``
+onto the slice (their two in-plane indices, unrounded: the doc's ``landmark_points``) and the distance ``||(p2 - p1) * (ph, pw)||``
 (mm) or angle ``acos(|v1.v2| / |v1||v2|)`` (degrees) is measured. A zero value is skipped.
 """
 
@@ -63,7 +63,14 @@ def _measure(
     return index, value, in_plane  # type: ignore[return-value]
 
 
-def _doc(volume: PreparedVolume, measurement: MeasurementSpec, dim: int, index: int, value: float) -> dict:
+def _doc(
+    volume: PreparedVolume,
+    measurement: MeasurementSpec,
+    dim: int,
+    index: int,
+    value: float,
+    in_plane: list[tuple[float, float]],
+) -> dict:
     case = volume.case
     display = dict(case.landmark_names)
     doc = slice_fields(volume, ANGLE_DISTANCE, measurement.task_id, dim, index)
@@ -78,6 +85,8 @@ def _doc(volume: PreparedVolume, measurement: MeasurementSpec, dim: int, index: 
     doc["measurement_name"] = measurement.name
     # Flat: an angle's line 1 then line 2 (docs/ARCHITECTURE.md).
     doc["landmark_names"] = [display.get(name, name) for name in measurement.landmarks]
+    # The ground-truth points in the same order: (row, col) pixels of the slice, unrounded.
+    doc["landmark_points"] = [[float(row), float(col)] for row, col in in_plane]
     return doc
 
 
@@ -128,7 +137,7 @@ def angle_distance_docs(volume: PreparedVolume, landmarks: Landmarks) -> FamilyD
                 _skip(skips, measurement, dim, outcome)
                 continue
             index, value, in_plane = outcome
-            docs.append(_doc(volume, measurement, dim, index, value))
+            docs.append(_doc(volume, measurement, dim, index, value, in_plane))
             projections.setdefault(measurement.key, {})[f"{dim}:{index}"] = {
                 name: [p[0], p[1]] for name, p in zip(measurement.landmarks, in_plane)
             }

@@ -20,7 +20,7 @@ from medvision_tasks.builder.results import CaseResult
 from medvision_tasks.builder.spec import CaseSpec
 
 # Bump when the docs a case produces would change for the same inputs: invalidates the cache.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 
 
 def _stat_signature(path: str) -> list:

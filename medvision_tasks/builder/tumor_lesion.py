@@ -4,7 +4,8 @@ The rule (the public benchmark's, read as :mod:`medvision_tasks.ground_truth` st
 label's pixels in the slice form exactly one 4-connected component of at least
 ``min_lesion_pixels`` pixels; an ellipse is fitted to its outline in mm; all four axis endpoints
 lie in the band between the component's 0.9x and 1.1x box. The endpoints of each doc go to the
-case's ellipse file (:func:`ellipses_file_content`), keyed ``<taskID>/<label>/<slice_dim>:<slice_idx>``.
+case's ellipse file (:func:`ellipses_file_content`), keyed ``<taskID>/<label>/<slice_dim>:<slice_idx>``,
+and to the doc's ``landmark_points`` (``[row, col]`` pixels: P1, P2 the major axis, P3, P4 the minor).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def tumor_lesion_docs(volume: PreparedVolume, mask: PreparedMask, label: LabelSp
                 "metric_unit": METRIC_UNITS["size"],
             }
             (p1, p2), (p3, p4) = fit.major_endpoints, fit.minor_endpoints
+            # The ground-truth points, as the public builder stores them: (row, col) pixels, major then minor.
+            doc["landmark_points"] = [[float(v) for v in p] for p in (p1, p2, p3, p4)]
             endpoints[f"{mask.spec.task_id}/{label.value}/{dim}:{index}"] = {
                 "L1": list(p1),
                 "L2": list(p2),

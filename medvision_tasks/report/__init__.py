@@ -7,6 +7,8 @@ Modules, one concern each:
 - :mod:`.upstream_labels`: the benchmark's label maps and Table 2 constants, as data;
 - :mod:`.paper`: the paper's aggregation (groups, per-group numbers, weighted means, thresholds,
   box-size bins, the random-box baseline);
+- :mod:`.diagnosis`: seeing or computing: the coordinate-only and no-image variants beside the full
+  task, and each model's error split into localisation and arithmetic;
 - :mod:`.bootstrap`: seeded percentile-bootstrap intervals;
 - :mod:`.build`: every table's numbers; :mod:`.tables`: ranking marks, Markdown, CSV;
 - :mod:`.reference`: the paper's published numbers;

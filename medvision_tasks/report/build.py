@@ -18,6 +18,11 @@ Tables (keys are file stems); the paper's aggregation rules are :mod:`.paper`:
 - ``box_size``: detection (axial) in upstream's box/image bins, with upstream's random-box
   baseline on the same docs.
 - ``consistency``: per run and task, the report's recomputation next to lmms-eval's number.
+- ``variants_<family>`` and ``error_split``: the full task beside its coordinate-only and no-image
+  variants, and each model's error split into localisation and arithmetic (:mod:`.diagnosis`).
+
+Every table but the last two holds the full tasks only (plain and CoT with the image shown, the
+paper's questions); the controls are compared with them in :mod:`.diagnosis`.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from medvision_tasks.metrics import aggregate
 from medvision_tasks.planes import IN_DISTRIBUTION_PLANE, PLANES
 from medvision_tasks.record import DocRecord
 from medvision_tasks.report.bootstrap import bootstrap_intervals
+from medvision_tasks.report.diagnosis import error_split_table, variants_table
 from medvision_tasks.report.grouping import LabelGroup, System, collect_systems, doc_identity, group_by, label_group
 from medvision_tasks.report.paper import (
     DETECTION_THRESHOLD_METRICS,
@@ -67,7 +73,7 @@ from medvision_tasks.report.runs import Run
 from medvision_tasks.report.tables import (
     MISSING,
     SOURCE_BASELINE,
-    SOURCE_PUBLISHED,
+    SOURCE_PAPER,
     Cell,
     Column,
     Row,
@@ -117,13 +123,20 @@ class Report:
     per_label: list[Table] = field(default_factory=list)
     planes: list[Table] = field(default_factory=list)
     box_size: Table | None = None
+    diagnosis: list[Table] = field(default_factory=list)
     consistency: Table | None = None
+
+    @property
+    def full_systems(self) -> dict[System, dict[str, list[DocRecord]]]:
+        """The systems that ran the full tasks (plain or CoT, the image shown): the paper's rows."""
+        return {system: families for system, families in self.systems.items() if system.is_full_task}
 
     @property
     def tables(self) -> list[Table]:
         """All tables in report order."""
-        extra = [t for t in (self.box_size, self.consistency) if t is not None]
-        return [*self.headline, *self.per_label, *self.planes, *extra]
+        box = [self.box_size] if self.box_size is not None else []
+        check = [self.consistency] if self.consistency is not None else []
+        return [*self.headline, *self.per_label, *self.planes, *box, *self.diagnosis, *check]
 
 
 def _plane_rank(plane: str) -> int:
@@ -201,7 +214,7 @@ def _published_rows(table: Table, published: Sequence[PublishedValue]) -> list[R
     for value in published:
         if value.table != table.key or (value.subset, value.metric) not in keys:
             continue
-        row = rows.setdefault(value.model, Row(labels={"model": value.model, "docs": MISSING}, source=SOURCE_PUBLISHED))
+        row = rows.setdefault(value.model, Row(labels={"model": value.model, "docs": MISSING}, source=SOURCE_PAPER))
         row.cells[(value.subset, value.metric)] = Cell(value=value.value)
     return list(rows.values())
 
@@ -759,9 +772,9 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
         raise ValueError(f"seed must be >= 0, got {options.seed}")
     if options.n_bootstrap < 0 or options.random_draws < 1 or options.min_group_docs < 0:
         raise ValueError(f"invalid report options: {options}")
-    systems = collect_systems(runs)
+    report = Report(runs=list(runs), systems=collect_systems(runs), options=options)
+    systems = report.full_systems
     published = load_published() if options.paper else []
-    report = Report(runs=list(runs), systems=systems, options=options)
     report.headline = [
         table2_detection(systems, options, published),
         table3_tumor_lesion(systems, options, published),
@@ -770,7 +783,7 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
     if options.paper:
         for table in report.headline:
             table.notes.append(
-                f"Published rows: numbers of the paper ({CITATION}) on its full test split, ranked among themselves."
+                f"Paper rows: numbers of the paper ({CITATION}) on its full test split, ranked among themselves."
             )
     for table, family in zip(report.headline[1:], (TUMOR_LESION, ANGLE_DISTANCE)):
         table.notes.extend(stated_geometry_notes(systems, family))
@@ -778,5 +791,9 @@ def build_report(runs: Sequence[Run], options: ReportOptions | None = None) -> R
     report.per_label += [t for t in (per_upstream_task_table(systems, f) for f in FAMILIES) if t is not None]
     report.planes = [t for t in (planes_table(systems, f, options) for f in FAMILIES) if t is not None]
     report.box_size = box_size_table(systems, options)
+    report.diagnosis = [t for t in (variants_table(report.systems, f) for f in FAMILIES) if t is not None]
+    split = error_split_table(report.systems)
+    if split is not None:
+        report.diagnosis.append(split)
     report.consistency = consistency_table(runs)
     return report

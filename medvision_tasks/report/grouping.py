@@ -2,7 +2,8 @@
 
 - A *system* is one leaderboard row: what tells runs apart for a reader, the checkpoint, the
   ``--model`` wrapper, model arguments that differ between runs of both (:mod:`.runs`), the
-  scoring protocol its records name, and the prompt (plain or CoT). Its records of one family
+  scoring protocol its records name, and the task variant (plain, CoT, coordinates only, no
+  image: :mod:`medvision_tasks.variants`). Its records of one family
   are pooled over every task and run that holds them (e.g. ``medvision_detect`` and
   ``medvision_detect_coronal``), one record per ``doc_key``: a doc evaluated twice keeps the
   record of the later run.
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 from medvision_tasks.families import FAMILY_NAMES
 from medvision_tasks.record import DocRecord
 from medvision_tasks.report.runs import Run, TaskRun
+from medvision_tasks.variants import PLAIN, VARIANT_NAMES, VARIANTS
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class System:
     """One leaderboard row.
 
@@ -34,24 +36,45 @@ class System:
         wrapper: the ``--model`` name.
         variant: model arguments that tell runs of this checkpoint and wrapper apart, or "".
         protocol: the scoring protocol the records name, "" when they name none.
-        cot: the chain-of-thought prompt (else the plain one).
+        task_variant: how the questions were asked (a name of :data:`medvision_tasks.variants.VARIANTS`).
     """
 
     checkpoint: str
     wrapper: str
     variant: str = ""
     protocol: str = ""
-    cot: bool = False
+    task_variant: str = PLAIN.name
+
+    def __lt__(self, other: System) -> bool:
+        """Ordered by checkpoint, wrapper, model arguments, protocol, then task variant in table order (plain first)."""
+        return self._order() < other._order()
+
+    def _order(self) -> tuple:
+        return (self.checkpoint, self.wrapper, self.variant, self.protocol, VARIANT_NAMES.index(self.task_variant))
 
     @property
-    def name(self) -> str:
-        """The row label: ``checkpoint (wrapper) [variant] · protocol · CoT|plain``."""
+    def cot(self) -> bool:
+        """The chain-of-thought prompt (with or without the image)."""
+        return VARIANTS[self.task_variant].cot
+
+    @property
+    def is_full_task(self) -> bool:
+        """The benchmark's question with the image shown (plain or CoT): a row of the paper's tables."""
+        return VARIANTS[self.task_variant].is_full_task
+
+    @property
+    def model_name(self) -> str:
+        """The row label without the task variant: ``checkpoint (wrapper) [variant] · protocol``."""
         model = self.checkpoint if self.checkpoint == self.wrapper else f"{self.checkpoint} ({self.wrapper})"
         parts = [f"{model} [{self.variant}]" if self.variant else model]
         if self.protocol:
             parts.append(self.protocol)
-        parts.append("CoT" if self.cot else "plain")
         return " · ".join(parts)
+
+    @property
+    def name(self) -> str:
+        """The row label: ``checkpoint (wrapper) [variant] · protocol · <task variant>`` (plain, CoT, ...)."""
+        return f"{self.model_name} · {VARIANTS[self.task_variant].title}"
 
     @property
     def model(self) -> str:
@@ -61,7 +84,7 @@ class System:
 
 def system_of(run: Run, task: TaskRun) -> System:
     """The leaderboard row a task of a run belongs to."""
-    return System(run.checkpoint, run.model_id, run.variant, task.protocol, task.cot)
+    return System(run.checkpoint, run.model_id, run.variant, task.protocol, task.variant)
 
 
 @dataclass(frozen=True, order=True)

@@ -21,7 +21,7 @@ from medvision_tasks.chance import (
     TL_MINOR_FRACTION_RANGE,
 )
 from medvision_tasks.report.build import RUN_COLUMNS, Report, runs_overview, versions_overview
-from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PUBLISHED, Cell, Column, Table, format_value
+from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PAPER, Cell, Column, Table, format_value
 from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE
 
 
@@ -44,7 +44,7 @@ nav ul { columns: 2; } .caption { color: #39434d; font-size: .92rem; max-width: 
 th, td { border: 1px solid #d4dbe2; padding: .25rem .45rem; } th { background: #eef2f6; font-weight: 600; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.label { white-space: nowrap; } .ci { display: block; color: #6b7785; font-size: .74rem; }
-tr.published td { background: #fbf7ec; color: #5d5340; font-style: italic; }
+tr.paper td { background: #fbf7ec; color: #5d5340; font-style: italic; }
 tr.baseline td { background: #f1f1f1; color: #444; }
 .badge { font-size: .68rem; font-style: normal; border-radius: .6rem; padding: 0 .4rem; margin-left: .35rem;
          background: #e7d9b0; color: #4a3d12; } .badge.base { background: #d8d8d8; color: #333; }
@@ -107,12 +107,12 @@ def table_html(table: Table) -> str:
     head.append("</tr>")
     body = []
     for row in table.rows:
-        css = {SOURCE_PUBLISHED: ' class="published"', SOURCE_BASELINE: ' class="baseline"'}.get(row.source, "")
+        css = {SOURCE_PAPER: ' class="paper"', SOURCE_BASELINE: ' class="baseline"'}.get(row.source, "")
         labels = []
         for index, name in enumerate(table.label_columns):
             text = _e(row.labels.get(name, ""))
-            if index == 0 and row.source == SOURCE_PUBLISHED:
-                text += '<span class="badge">published</span>'
+            if index == 0 and row.source == SOURCE_PAPER:
+                text += '<span class="badge">paper</span>'
             if index == 0 and row.source == SOURCE_BASELINE:
                 text += '<span class="badge base">baseline</span>'
             labels.append(f'<td class="label">{text}</td>')
@@ -260,6 +260,9 @@ def write_html(report: Report, figures: Sequence[FigureFile], path: Path) -> Pat
     errors = figures_of("errors_detection", "errors_tl", "errors_ad")
     if errors:
         sections.append(("errors", "Error distributions", errors))
+    if report.diagnosis:
+        content = figures_of("error_split") + "\n" + "\n".join(table_html(t) for t in report.diagnosis)
+        sections.append(("seeing-or-computing", "Seeing or computing: variants and the error split", content))
     if report.consistency is not None:
         sections.append(("check", "Check against lmms-eval", _folded(report.consistency)))
     sections.append(("method", "How the numbers are made", _method_html(report)))
@@ -273,12 +276,14 @@ def write_html(report: Report, figures: Sequence[FigureFile], path: Path) -> Pat
         f'<section id="{key}"><h2>{_e(title)}</h2>\n{content}</section>' for key, title, content in sections
     )
     n_models = len({run.checkpoint for run in report.runs})
-    n_rows = len(report.systems)
+    n_rows = len(report.full_systems)
+    controls = len(report.systems) - n_rows
+    control_rows = f" and {_count(controls, 'control row')}" if controls else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>MedVision leaderboard report</title><style>{_STYLE}</style></head>
 <body><h1>MedVision leaderboard report</h1>
-<p class="sub">{_count(n_models, "model")} in {_count(len(report.runs), "run")}, {_count(n_rows, "leaderboard row")};
+<p class="sub">{_count(n_models, "model")} in {_count(len(report.runs), "run")}, {_count(n_rows, "leaderboard row")}{control_rows};
 medvision-tasks {_e(__version__)}; seed {report.options.seed}, {report.options.n_bootstrap} bootstrap resamples.</p>
 {nav}
 {body}

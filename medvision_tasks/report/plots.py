@@ -3,7 +3,9 @@
 - per-group bars per model, the paper's Figure 3: detection recall / precision / F1, T/L MRE,
   A/D MRE;
 - detection metrics against box size, with the random-box baseline;
-- error distributions per model: detection IoU, T/L and A/D relative error.
+- error distributions per model: detection IoU, T/L and A/D relative error;
+- seeing or computing: each model's error split into localisation and arithmetic, and per doc
+  the two parts against each other (:mod:`.diagnosis`).
 
 Rules every figure keeps, so that a reader can trust it:
 
@@ -35,15 +37,18 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from medvision_tasks.families import DETECTION, FAMILIES
 from medvision_tasks.record import DocRecord
 from medvision_tasks.report.build import Report
+from medvision_tasks.report.diagnosis import QUESTIONS, split_of
 from medvision_tasks.report.grouping import System
 from medvision_tasks.report.html import FigureFile
 from medvision_tasks.report.paper import BOX_SIZE_EDGES, box_size_label
 from medvision_tasks.report.tables import SOURCE_BASELINE, Table
+from medvision_tasks.steps import RIGHT
 
 DPI = 110
 MAX_GROUPS = 30
@@ -52,6 +57,10 @@ MAX_BARS = 90
 """... and at most this many bars per panel (groups x models)."""
 LOG_FLOOR_PERCENT = 1.0
 """A log axis of relative errors starts here, or at the decade below the smallest value if lower."""
+SPLIT_FLOOR_PERCENT = 0.1
+"""The per-doc axes of the error split start here, two decades below the 10 % line between right and wrong,
+whatever the rounding of exact answers (drawn at the floor)."""
+_LOCALISATION, _ARITHMETIC = "tab:blue", "tab:orange"
 _LABEL_WRAP = 40
 _METRIC_NAMES = {
     "recall": "Recall (%)",
@@ -336,6 +345,139 @@ def error_figure(systems: Mapping[System, Mapping[str, list[DocRecord]]], family
     return Drawn(fig, notes)
 
 
+def error_split_figure(systems: Mapping[System, Mapping[str, list[DocRecord]]]) -> Drawn | None:
+    """Seeing or computing, one row of panels per question type (box, T/L size, distance, angle).
+
+    Left: per model, how much of its final error each part explains, a bar split from 0 to
+    100 % into the error from its points (localisation) and its arithmetic, with the verdict.
+    Right: every doc of a CoT model, its points' error relative to the true segments' size (x)
+    against its answer's error relative to the target from its points' value (y), both on log
+    axes from a stated floor, with the 10 % lines between right and wrong, so a model that sees
+    right and computes wrong fills the upper-left quadrant.
+    """
+    rows = []
+    for metric_type, question in QUESTIONS.items():
+        entries = []
+        for system in sorted(systems):
+            records = [r for rs in systems[system].values() for r in rs if r.metric_type == metric_type]
+            split = split_of(records)
+            if split is not None:
+                entries.append((system, split, [r.steps for r in records if r.steps is not None]))
+        if entries:
+            rows.append((question, entries))
+    if not rows:
+        return None
+    notes: list[str] = []
+    threshold = 100.0 * RIGHT
+    names = list(dict.fromkeys(system.name for _, entries in rows for system, _, _ in entries))
+    colors = dict(zip(names, _colors(len(names))))
+    styles = {name: _style(i) for i, name in enumerate(names)}
+    wrapped = {name: textwrap.fill(name, 38) for name in names}
+    label_inches = 0.085 * max(len(line) for label in wrapped.values() for line in label.splitlines())
+    heights = [max(2.6, 0.5 * len(entries) * max(w.count("\n") + 1 for w in wrapped.values())) for _, entries in rows]
+    fig = Figure(figsize=(12.5 + label_inches, 0.9 + sum(heights)), layout="constrained")
+    axes = fig.subplots(len(rows), 2, squeeze=False, gridspec_kw={"height_ratios": heights, "width_ratios": [1, 1]})
+    pairs_all = [
+        (100.0 * steps.localisation_rel, 100.0 * steps.arithmetic_rel)
+        for _, entries in rows
+        for _, _, analysed in entries
+        for steps in analysed
+        if steps.localisation_rel is not None and steps.arithmetic_rel is not None
+    ]
+    floor = SPLIT_FLOOR_PERCENT
+    top = max([threshold * 10, *(v for pair in pairs_all for v in pair)]) * 1.5
+    without_split, without_pairs = [], []
+    for (question, entries), (bars, scatter) in zip(rows, axes):
+        y = np.arange(len(entries))
+        for i, (system, split, analysed) in enumerate(entries):
+            explained = split.explained_by_localisation
+            if explained is None:
+                without_split.append(f"{system.name} ({question})")
+                bars.text(2, i, "no error to split", va="center", fontsize="small", color="dimgrey")
+            else:
+                bars.barh(i, 100.0 * explained, color=_LOCALISATION)
+                bars.barh(i, 100.0 * (1 - explained), left=100.0 * explained, color=_ARITHMETIC)
+            bars.text(101, i, split.verdict, va="center", fontsize="small")
+        bars.set_yticks(y, [wrapped[system.name] for system, _, _ in entries], fontsize="small")
+        bars.set_ylim(len(entries) - 0.5, -0.5)
+        bars.set_xlim(0, 100)
+        bars.set_xlabel("share of the final error explained (%)")
+        bars.set_title(f"{question}: what the error comes from", fontsize="medium")
+        bars.grid(axis="x", alpha=0.3)
+        drawn_any = False
+        for system, split, analysed in entries:
+            if split.coordinates_only:
+                continue  # no arithmetic of the model's: nothing to place on the y axis
+            pairs = np.asarray(
+                [
+                    (100.0 * s.localisation_rel, 100.0 * s.arithmetic_rel)
+                    for s in analysed
+                    if s.localisation_rel is not None and s.arithmetic_rel is not None
+                ]
+            )
+            if pairs.size == 0:
+                without_pairs.append(f"{system.name} ({question})")
+                continue
+            drawn_any = True
+            shown = np.maximum(pairs, floor)
+            scatter.plot(
+                shown[:, 0],
+                shown[:, 1],
+                linestyle="none",
+                marker=styles[system.name]["marker"],
+                color=colors[system.name],
+                alpha=0.7,
+                markersize=5,
+                label=system.name,
+            )
+        for axis_setter in (scatter.set_xscale, scatter.set_yscale):
+            axis_setter("log")
+        # A margin below the floor, so that the docs drawn at it stay whole; the floor is a grey line.
+        scatter.set_xlim(floor / 1.8, top)
+        scatter.set_ylim(floor / 1.8, top)
+        scatter.axvline(floor, color="lightgrey", linewidth=0.8)
+        scatter.axhline(floor, color="lightgrey", linewidth=0.8)
+        for axis in (scatter.xaxis, scatter.yaxis):
+            axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        scatter.axvline(threshold, color="grey", linestyle=":", linewidth=1)
+        scatter.axhline(threshold, color="grey", linestyle=":", linewidth=1)
+        corners = (
+            (floor * 1.3, top / 1.3, "sees right,\ncomputes wrong", "left", "top"),
+            (top / 1.3, top / 1.3, "sees wrong,\ncomputes wrong", "right", "top"),
+            (floor * 1.3, floor * 1.3, "sees right,\ncomputes right", "left", "bottom"),
+            (top / 1.3, floor * 1.3, "sees wrong,\ncomputes right", "right", "bottom"),
+        )
+        for x, y_text, text, ha, va in corners:
+            scatter.text(x, y_text, text, ha=ha, va=va, fontsize="x-small", color="dimgrey")
+        scatter.set_xlabel(f"points' error, % of the true size (log from {floor:g} %)")
+        scatter.set_ylabel("arithmetic error, % of target (log)")
+        scatter.set_title(f"{question}: per doc (dotted: {threshold:g} %)", fontsize="medium")
+        if drawn_any:
+            scatter.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    legend = [
+        Patch(color=_LOCALISATION, label="from the points (localisation)"),
+        Patch(color=_ARITHMETIC, label="arithmetic"),
+    ]
+    fig.legend(handles=legend, loc="outside lower center", ncol=2, fontsize="small")
+    fig.suptitle("Seeing or computing: each model's error split into localisation and arithmetic")
+    if without_split:
+        notes.append(
+            "No split to draw (no doc with both parts known, or both under 0.01 % of the target) for: "
+            f"{_note_list(without_split)}."
+        )
+    if without_pairs:
+        notes.append(
+            f"No doc with both parts known (no ground-truth points, or no readable points and answer) for: "
+            f"{_note_list(without_pairs)}."
+        )
+    if any(split.coordinates_only for _, entries in rows for _, split, _ in entries):
+        notes.append("Coordinate-only rows are in the bars only: their arithmetic is the plugin's, not the model's.")
+    notes.append(
+        f"Per-doc errors at or below {floor:g} % (exact ones included) are drawn on the grey line at {floor:g} %."
+    )
+    return Drawn(fig, notes)
+
+
 def _save(drawn: Drawn, title: str, path: Path) -> FigureFile:
     path.parent.mkdir(parents=True, exist_ok=True)
     drawn.figure.savefig(path, dpi=DPI, bbox_inches="tight")
@@ -363,8 +505,11 @@ def draw_all(report: Report, out_dir: Path) -> list[FigureFile]:
                 _save(drawn, "Detection by box size, with the random-box baseline", out_dir / "box_size.png")
             )
     for family in FAMILIES.values():
-        drawn = error_figure(report.systems, family.name)
+        drawn = error_figure(report.full_systems, family.name)
         if drawn:
             title = f"{family.title}: {'IoU' if family.name == DETECTION else 'error'} distribution"
             figures.append(_save(drawn, title, out_dir / f"errors_{family.name}.png"))
+    drawn = error_split_figure(report.systems)
+    if drawn:
+        figures.append(_save(drawn, "Seeing or computing: the error split", out_dir / "error_split.png"))
     return figures

@@ -31,8 +31,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from medvision_tasks.families import ALL_METRICS, TASK_PREFIX, is_cot_task
+from medvision_tasks.families import ALL_METRICS, TASK_PREFIX
 from medvision_tasks.record import RECORD_KEY, DocRecord
+from medvision_tasks.variants import VARIANTS, variant_of_task
 
 RESULTS_SUFFIX = "_results.json"
 CHECKPOINT_ARGUMENTS = ("pretrained", "model", "model_name", "model_path", "model_id", "checkpoint", "model_version")
@@ -56,7 +57,8 @@ class TaskRun:
     Attributes:
         task: task name, e.g. ``medvision_detect_cot_coronal``.
         family: "detection", "tl" or "ad" (from the records).
-        cot: True for the chain-of-thought variant (``_cot`` in the task name).
+        variant: the task variant (:mod:`medvision_tasks.variants`: ``plain``, ``cot``,
+            ``coords``, ``no_visual``, ``cot_no_visual``), from the task name.
         reported: lmms-eval's aggregated value per metric name (e.g. ``"iou"``), as in the
             results JSON (percent, or mm/degrees for ``mae``).
         records: the per-doc records, in file order.
@@ -71,7 +73,7 @@ class TaskRun:
 
     task: str
     family: str
-    cot: bool
+    variant: str
     reported: dict[str, float]
     records: list[DocRecord]
     samples_path: Path
@@ -79,6 +81,11 @@ class TaskRun:
     upstream_tasks: tuple[str, ...] = ()
     versions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     record_per_metric: bool = False
+
+    @property
+    def cot(self) -> bool:
+        """Whether its prompt is the chain-of-thought one."""
+        return VARIANTS[self.variant].cot
 
 
 @dataclass
@@ -377,7 +384,7 @@ def read_runs(run_dirs: Iterable[str | Path], *, progress: bool | None = None) -
                 run.tasks[task] = TaskRun(
                     task=task,
                     family=_task_family(records, samples),
-                    cot=is_cot_task(task),
+                    variant=variant_of_task(task).name,
                     reported=reported,
                     records=records,
                     samples_path=samples,

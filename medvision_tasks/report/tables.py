@@ -47,7 +47,8 @@ METRIC_LABELS = {
     "value": "",
 }
 SOURCE_RUN = "run"
-SOURCE_PUBLISHED = "published"
+SOURCE_PAPER = "paper"
+"""Rows of the paper's own numbers (``--paper``); not the ``published`` scoring protocol."""
 SOURCE_BASELINE = "baseline"
 MISSING = "–"
 
@@ -249,8 +250,8 @@ def to_markdown(table: Table, *, with_ci: bool = True) -> str:
     lines.append("| " + " | ".join(align) + " |")
     for row in table.rows:
         labels = [row.labels.get(name, "") for name in table.label_columns]
-        if row.source == SOURCE_PUBLISHED and labels:
-            labels[0] = f"_{labels[0]}_ (published)"
+        if row.source == SOURCE_PAPER and labels:
+            labels[0] = f"_{labels[0]}_ (paper)"
         values = [cell_text(row.cells.get(column.key), column, with_ci=with_ci) for column in table.columns]
         lines.append("| " + " | ".join(_escape_md(v) for v in labels + values) + " |")
     if table.notes:

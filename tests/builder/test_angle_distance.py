@@ -59,6 +59,11 @@ def test_a_distance_on_each_plane():
     assert (doc["measurement_name"], doc["label_name"], doc["landmark_names"]) == ("A-B", "A-B", ["apex", "B"])
     assert doc["image_description"] == "an MRI, axial slice"
     assert made.landmarks["projections"]["D-AB"]["0:10"] == {"A": [5.0, 4.0], "B": [8.0, 8.0]}
+    # The doc's ground-truth points: the landmarks on its slice, (row, col) = in-plane voxel indices,
+    # in landmark_names order: axial (i, j) of A (10, 5, 4) and B (10, 8, 8).
+    assert doc["landmark_points"] == [[10.0, 5.0], [10.0, 8.0]]
+    sagittal = next(d for d in made.docs if d["slice_dim"] == 0)
+    assert sagittal["landmark_points"] == [[5.0, 4.0], [8.0, 8.0]]
     assert made.skips == {} and made.errors == ()
 
 
@@ -68,6 +73,7 @@ def test_an_angle_between_two_lines():
     assert doc["biometric_profile"]["metric_value"] == pytest.approx(math.degrees(math.acos(0.8)))
     assert doc["biometric_profile"]["metric_unit"] == "degree"
     assert doc["landmark_names"] == ["apex", "B", "apex", "C"]
+    assert doc["landmark_points"] == [[5.0, 4.0], [8.0, 8.0], [5.0, 4.0], [5.0, 8.0]]  # (j, k) of A, B, A, C
 
 
 def test_far_missing_and_outside_landmarks_are_skipped_and_reported():

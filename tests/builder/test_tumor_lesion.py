@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
 
 from medvision_tasks.builder.spec import LabelSpec, MaskSpec
 from medvision_tasks.builder.tumor_lesion import ellipses_file_content, tumor_lesion_docs
@@ -50,6 +53,12 @@ def test_kept_small_and_tilted_lesions_on_axial_slices():
     # The major axis runs along the rows (column 20), the minor along the columns (row 20).
     assert abs(ends["L1"][1] - 20) < 0.5 and abs(ends["L2"][1] - 20) < 0.5 and abs(ends["L1"][0] - ends["L2"][0]) > 22
     assert abs(ends["L3"][0] - 20) < 0.5 and abs(ends["L3"][1] - ends["L4"][1]) > 14
+    # The doc carries the same endpoints as its ground-truth points, major then minor; on 1 mm pixels
+    # the distance between them is the target.
+    assert doc["landmark_points"] == [ends["L1"], ends["L2"], ends["L3"], ends["L4"]]
+    p1, p2, p3, p4 = doc["landmark_points"]
+    assert math.dist(p1, p2) == pytest.approx(profile["metric_value_major_axis"])
+    assert math.dist(p3, p4) == pytest.approx(profile["metric_value_minor_axis"])
 
 
 def test_anisotropic_pixels_measure_in_mm():

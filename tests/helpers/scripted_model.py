@@ -20,22 +20,37 @@ class ScriptedModel(lmms):
         self.seen: list[dict] = []
 
     def generate_until(self, requests) -> list[str]:
-        answers = []
-        for request in requests:
-            prompt, _gen_kwargs, doc_to_visual, doc_id, task, split = request.args
-            doc = self.task_dict[task][split][doc_id]
-            images = doc_to_visual(doc)
-            self.seen.append(
-                {"task": task, "doc": doc, "prompt": prompt, "image_sizes": [image.size for image in images]}
-            )
-            answers.append(self.script(doc, prompt))
-        return answers
+        return [self.answer(*request.args) for request in requests]
+
+    def answer(self, prompt, _gen_kwargs, doc_to_visual, doc_id, task, split) -> str:
+        doc = self.task_dict[task][split][doc_id]
+        images = doc_to_visual(doc)
+        self.seen.append({"task": task, "doc": doc, "prompt": prompt, "image_sizes": [image.size for image in images]})
+        return self.script(doc, prompt)
 
     def loglikelihood(self, requests):
         raise NotImplementedError
 
     def generate_until_multi_round(self, requests):
         raise NotImplementedError
+
+
+class ScriptedChatModel(ScriptedModel):
+    """The chat-path twin of :class:`ScriptedModel`: lmms-eval hands it ``doc_to_messages`` per request.
+
+    ``is_simple = False`` makes the evaluator build the tasks as chat tasks; like lmms-eval's chat
+    wrappers it calls ``doc_to_messages(doc)`` and sends the turns' content. It records each
+    request's content types (``["image", "text"]``).
+    """
+
+    is_simple = False
+
+    def answer(self, _context, doc_to_messages, _gen_kwargs, doc_id, task, split) -> str:
+        doc = self.task_dict[task][split][doc_id]
+        contents = [part for message in doc_to_messages(doc) for part in message["content"]]
+        text = "".join(part["text"] for part in contents if part["type"] == "text")
+        self.seen.append({"task": task, "doc": doc, "types": [part["type"] for part in contents], "prompt": text})
+        return self.script(doc, text)
 
 
 def perfect_answer(doc: Mapping, prompt: str) -> str:
