@@ -21,6 +21,7 @@ volume or a zero target is reported with the doc and the file it names.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -87,6 +88,26 @@ def read_jsonl(path: Path) -> list[dict]:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as error:
                 raise MedVisionDataError(f"{path}:{line_number}: not valid JSON ({error})") from error
+    return rows
+
+
+_parsed: dict[str, tuple[tuple, list[dict]]] = {}
+
+
+def _rows_of(path: Path) -> list[dict]:
+    """:func:`read_jsonl`, parsed once per process for the tasks of every plane that read one file.
+
+    Kept while the file's inode, size, modification and change times stay the same (a write
+    always moves the change time). Loading copies each row before adding to it.
+    """
+    stat = path.stat()
+    signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    known = _parsed.get(str(path))
+    if known is not None and known[0] == signature:
+        return known[1]
+    rows = read_jsonl(path)
+    _parsed.clear()  # one file at a time: the docs of the family being loaded
+    _parsed[str(path)] = (signature, rows)
     return rows
 
 
@@ -279,8 +300,7 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata, protocol
     size_3d = doc.get("image_size_3d")
     if size_3d and not 0 <= slice_idx < int(size_3d[slice_dim]):
         problems.append(f"slice_idx {slice_idx} outside image_size_3d {list(size_3d)} along dim {slice_dim}")
-    image_path = Path(str(doc["image_file"])).expanduser()
-    doc["image_path"] = str(image_path if image_path.is_absolute() else root / image_path)
+    doc["image_path"] = image_path(root, str(doc["image_file"]))
     doc["family"] = family
     doc["plane"] = plane_of_slice_dim(slice_dim)
     doc["taskID"] = _text(doc.get("taskID"))
@@ -302,13 +322,39 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata, protocol
     return problems
 
 
-def _announce_source(source: str) -> None:
+@functools.lru_cache(maxsize=1 << 16)
+def image_path(root: Path, image_file: str) -> str:
+    """The absolute path of a doc's ``image_file`` (relative to the data directory, or absolute)."""
+    path = Path(image_file).expanduser()
+    return str(path if path.is_absolute() else root / path)
+
+
+def loading_protocol() -> Protocol:
+    """The run's protocol (``MEDVISION_PROTOCOL``), whose prompts every doc must build at load.
+
+    Raises:
+        MedVisionDataError: ``MEDVISION_PROTOCOL`` names no protocol.
+    """
+    try:
+        return resolve_protocol()
+    except ValueError as error:
+        raise MedVisionDataError(str(error)) from None
+
+
+def announce_source(source: str) -> None:
     """Say once per process which docs the tasks run on."""
     if source not in _announced_sources:
         if not _announced_sources:
             logger.warning("MedVision: scoring with %s", describe_versions(score_relevant_versions()))
         _announced_sources.add(source)
         logger.warning("MedVision: running on %s", source)
+
+
+def _volume_exists(path: str, known: dict[str, bool]) -> bool:
+    exists = known.get(path)
+    if exists is None:
+        exists = known[path] = os.path.isfile(path)
+    return exists
 
 
 def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping] | None = None) -> list[dict]:
@@ -328,33 +374,31 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
     """
     if plane is not None and plane not in PLANES:
         raise ValueError(f"unknown plane {plane!r}; expected one of {PLANES}")
-    try:
-        protocol = resolve_protocol()
-    except ValueError as error:
-        raise MedVisionDataError(str(error)) from None
+    protocol = loading_protocol()
     root = data_dir()
     if root is None:
         root = sample_dir()
-        _announce_source(f"the bundled sample benchmark in {root} ({DATA_DIR_ENV} is not set)")
+        announce_source(f"the bundled sample benchmark in {root} ({DATA_DIR_ENV} is not set)")
         rows = list(sample_rows) if sample_rows is not None else read_jsonl(docs_file(root, family))
     else:
-        _announce_source(f"{DATA_DIR_ENV}={root}")
+        announce_source(f"{DATA_DIR_ENV}={root}")
         if not docs_file(root, family).is_file():
             raise MedVisionDataError(
                 f"no {family} docs: {docs_file(root, family)} does not exist. {DATA_DIR_ENV} must name a folder "
                 f"holding {', '.join(docs_file(root, f).name for f in FAMILIES)} and their volumes: build one "
                 "with `medvision-tasks prepare`, or unset it to run on the bundled sample"
             )
-        rows = read_jsonl(docs_file(root, family))
+        rows = _rows_of(docs_file(root, family))
     source = docs_file(root, family)
     metadata = _Metadata(root / METADATA_FILE)
 
     docs, errors = [], []
+    volume_exists: dict[str, bool] = {}  # thousands of docs share a volume
     for line_number, row in enumerate(rows, start=1):
         if plane is not None and plane_of(row) not in (None, plane):
             continue  # a missing or invalid slice_dim is reported by normalize_doc below
         doc, problems = normalize_doc(row, family, root, metadata, protocol)
-        if not problems and not os.path.isfile(doc["image_path"]):
+        if not problems and not _volume_exists(doc["image_path"], volume_exists):
             problems.append(f"volume not found: {doc['image_path']}")
         if problems:
             name = doc.get("doc_key") or f"doc #{line_number}"

@@ -64,7 +64,7 @@ def _as_2d_mask(mask2d: np.ndarray) -> np.ndarray:
     mask = np.asarray(mask2d)
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2D (H, W), got shape {mask.shape}")
-    return mask != 0
+    return mask if mask.dtype == bool else mask != 0  # a bool mask is used as it is, not copied
 
 
 def _check_size_hw(image_size_hw: Sequence[int]) -> tuple[int, int]:
@@ -124,10 +124,17 @@ def single_component_box(mask2d: np.ndarray) -> BoxRC | None:
     Raises:
         ValueError: the mask is not 2D.
     """
-    component = _single_component(_as_2d_mask(mask2d))
-    if component is None:
+    mask = _as_2d_mask(mask2d)
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
         return None
-    return _bounding_box(component)
+    cols = np.flatnonzero(mask.any(axis=0))
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+    # Labelled inside the foreground's bounding box only (every foreground pixel lies in it), which
+    # is also the box of the component when there is one: a fraction of the slice for most labels.
+    if _single_component(mask[r0 : r1 + 1, c0 : c1 + 1]) is None:
+        return None
+    return r0, c0, r1, c1
 
 
 def relative_box(box_rc: Sequence[int], image_size_hw: Sequence[int]) -> list[float]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
+import numpy as np
+
 SLICE_DIM_OF_PLANE: Mapping[str, int] = MappingProxyType({"sagittal": 0, "coronal": 1, "axial": 2})
 PLANE_OF_SLICE_DIM: Mapping[int, str] = MappingProxyType({dim: plane for plane, dim in SLICE_DIM_OF_PLANE.items()})
 IN_DISTRIBUTION_PLANE = "axial"
@@ -64,3 +66,24 @@ def slice_spacing(voxel_size: Sequence[float], slice_dim: int) -> tuple[float, f
     """
     row_axis, col_axis = in_plane_axes(slice_dim)
     return float(voxel_size[row_axis]), float(voxel_size[col_axis])
+
+
+def extract_slice(volume: np.ndarray, slice_dim: int, slice_idx: int) -> np.ndarray:
+    """The 2D slice ``volume[..., slice_idx, ...]`` across ``slice_dim`` (array rows = image rows).
+
+    Basic indexing: the slice is a view sharing the volume's memory, whatever the volume's memory
+    order (``np.take`` copies a whole Fortran-order volume, as nibabel returns NIfTI data, for every
+    slice). Copy it (``np.ascontiguousarray``) to keep it beyond the volume.
+
+    Raises:
+        ValueError: ``volume`` is not 3D or ``slice_dim`` is not 0, 1 or 2.
+        IndexError: ``slice_idx`` is outside the volume along ``slice_dim``.
+    """
+    if volume.ndim != 3:
+        raise ValueError(f"expected a 3D volume, got shape {volume.shape}")
+    check_slice_dim(slice_dim)
+    if not 0 <= slice_idx < volume.shape[slice_dim]:
+        raise IndexError(f"slice_idx {slice_idx} outside 0..{volume.shape[slice_dim] - 1} along dim {slice_dim}")
+    index: list[slice | int] = [slice(None)] * 3
+    index[slice_dim] = int(slice_idx)
+    return volume[tuple(index)]

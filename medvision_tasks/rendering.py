@@ -26,10 +26,19 @@ an A/D doc on CT (upstream: ``KeyError`` on its missing label; its comment inten
 rule) and a CT label that upstream's map does not hold (upstream: ``KeyError``) take the
 percentile rule; non-finite voxels are left out of every range and shown as 0 (upstream: NaN
 made min-max slices black and percentile/window pixels undefined).
+
+Speed without changing a byte (docs/performance.md): the rules run their float32 operations in
+place on the one buffer the renderer owns (the slice's float32 copy, or the zoom's output), where
+a temporary per operation cost several times the arithmetic (fresh memory for each 512x512
+image); numpy's percentiles come from the two order statistics around each (selected near the
+ends of the slice's values, :func:`percentile_limits`) instead of two sorts of every voxel; and
+whether a slice has at most two values (the later pipeline's nearest zoom) is read from its
+minimum and maximum instead of ``np.unique``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +50,6 @@ from medvision_tasks import messages
 from medvision_tasks.documents import whole_number
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, TUMOR_LESION
 from medvision_tasks.label_groups import CT_WINDOWS, KNEE_SPLIT, OTHERS_GROUP, UnknownLabelError, label_group
-from medvision_tasks.planes import check_slice_dim
 from medvision_tasks.protocols import ADAPTIVE, MINMAX, NEAREST_FOR_BINARY, Protocol
 
 PERCENTILE_RANGE = (0.5, 99.5)
@@ -51,6 +59,9 @@ FORCE_PERCENTILE_TASKS = frozenset({("KiPA22", 1, DETECTION), ("KiPA22", 1, TUMO
 """``(dataset_name, taskID, family)`` that keep the percentile rule on CT: upstream's
 ``TASK_LIST_FORCE_STANDARD_IMAGE_NORMALIZATION`` (``c6b60d8``, 2026-02-24; it also lists KiPA22's
 mask-size task, which this package does not have)."""
+ORDER_STATISTIC_PERCENTILES = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+"""Whether :func:`percentile_limits` repeats ``np.percentile``'s arithmetic: numpy 2's float32 one (NEP 50
+promotion); numpy 1 interpolates a float32 slice in float64, so there the slice goes to ``np.percentile``."""
 
 _said: set[str] = set()
 
@@ -59,16 +70,6 @@ def _say_once(message: str) -> None:
     if message not in _said:
         _said.add(message)
         messages.info(message)
-
-
-def extract_slice(volume: np.ndarray, slice_dim: int, slice_idx: int) -> np.ndarray:
-    """The 2D slice ``volume[..., slice_idx, ...]`` across ``slice_dim`` (array rows = image rows)."""
-    if volume.ndim != 3:
-        raise ValueError(f"expected a 3D volume, got shape {volume.shape}")
-    check_slice_dim(slice_dim)
-    if not 0 <= slice_idx < volume.shape[slice_dim]:
-        raise IndexError(f"slice_idx {slice_idx} outside 0..{volume.shape[slice_dim] - 1} along dim {slice_dim}")
-    return np.take(volume, slice_idx, axis=slice_dim)
 
 
 def zoom_slice(image: np.ndarray, size_hw: Sequence[int], interpolation: str) -> np.ndarray:
@@ -86,80 +87,163 @@ def zoom_slice(image: np.ndarray, size_hw: Sequence[int], interpolation: str) ->
     height, width = int(size_hw[0]), int(size_hw[1])
     if image.shape == (height, width):
         return image
-    binary = interpolation == NEAREST_FOR_BINARY and len(np.unique(image)) <= 2
+    binary = interpolation == NEAREST_FOR_BINARY and _at_most_two_values(image)
     zoomed = scipy.ndimage.zoom(image, (height / image.shape[0], width / image.shape[1]), order=0 if binary else 1)
     if zoomed.shape != (height, width):
         raise ValueError(f"zoom of a {image.shape} slice gave {zoomed.shape}, not the requested {(height, width)}")
     return zoomed
 
 
-def _finite_fill(image: np.ndarray, fill: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(image with non-finite voxels set to fill, mask of finite voxels)``; no copy when all are finite."""
-    finite = np.isfinite(image)
-    if finite.all():
-        return image, finite
-    return np.where(finite, image, np.float32(fill)).astype(np.float32), finite
+def _at_most_two_values(image: np.ndarray) -> bool:
+    """``len(np.unique(image)) <= 2`` without sorting: every value is the minimum or the maximum."""
+    low, high = image.min(), image.max()
+    if np.isnan(low) or np.isnan(high):
+        return len(np.unique(image)) <= 2  # NaNs count as one value there
+    return bool(np.logical_or(image == low, image == high).all())
 
 
-def _to_uint8(scaled: np.ndarray, finite: np.ndarray) -> np.ndarray:
+def _work(image: np.ndarray, overwrite: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(float32 buffer the rule may change in place, mask of finite voxels or None when all are)``."""
+    work = image if overwrite and image.dtype == np.float32 else image.astype(np.float32)
+    finite = np.isfinite(work)
+    return work, None if finite.all() else finite
+
+
+def _to_uint8(scaled: np.ndarray, finite: np.ndarray | None) -> np.ndarray:
     """Truncate 0..255 floats to uint8 (``.astype(np.uint8)``), non-finite voxels shown as 0."""
     pixels = scaled.astype(np.uint8)
-    if not finite.all():
+    if finite is not None:
         pixels[~finite] = 0
     return pixels
 
 
-def minmax_uint8(image: np.ndarray) -> np.ndarray:
+def minmax_uint8(image: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
     """First-release min-max: ``((x - min) / (max - min) * 255).astype(uint8)`` in float32; constant -> 0.
 
     Args:
         image: 2D float32 intensities.
+        overwrite: the rule may use ``image`` as its buffer (its values are lost).
     """
-    finite = np.isfinite(image)
-    if not finite.any():
+    work, finite = _work(image, overwrite)
+    values = work if finite is None else work[finite]
+    if values.size == 0:
         return np.zeros(image.shape, dtype=np.uint8)
-    low, high = image[finite].min(), image[finite].max()
+    low, high = values.min(), values.max()
     if not high > low:
         return np.zeros(image.shape, dtype=np.uint8)
-    filled, finite = _finite_fill(image, low)
-    return _to_uint8((filled - low) / (high - low) * 255, finite)
+    if finite is not None:
+        work[~finite] = low
+    work -= low
+    work /= high - low
+    work *= 255
+    return _to_uint8(work, finite)
 
 
-def ct_window_uint8(image: np.ndarray, width: float, level: float) -> np.ndarray:
+def ct_window_uint8(image: np.ndarray, width: float, level: float, *, overwrite: bool = False) -> np.ndarray:
     """``normalize_ct_img``: clip to ``[level - width/2, level + width/2]`` HU, scale to 0..255, truncate.
 
     Args:
         image: 2D float32 intensities in HU.
         width: window width in HU.
         level: window level (centre) in HU.
+        overwrite: the rule may use ``image`` as its buffer (its values are lost).
     """
-    v_min = level - (width / 2)
-    v_max = level + (width / 2)
-    filled, finite = _finite_fill(image, v_min)
-    clipped = np.clip(filled, v_min, v_max)
-    return _to_uint8(((clipped - v_min) / (v_max - v_min)) * 255.0, finite)
+    work, finite = _work(image, overwrite)
+    return _window_uint8(work, finite, level - (width / 2), level + (width / 2))
 
 
-def percentile_uint8(image: np.ndarray) -> np.ndarray:
+def _window_uint8(work: np.ndarray, finite: np.ndarray | None, v_min: float, v_max: float) -> np.ndarray:
+    """Clip ``work`` in place to ``[v_min, v_max]``, scale to 0..255, truncate: upstream's operations.
+
+    The bounds keep their own types: ``normalize_ct_img`` passes Python floats (weak: the arithmetic
+    stays float32), the percentile rule ``np.float32``, as ``np.percentile`` of a float32 slice
+    returns.
+    """
+    if finite is not None:
+        work[~finite] = v_min
+    np.clip(work, v_min, v_max, out=work)
+    work -= v_min
+    work /= v_max - v_min
+    work *= 255.0
+    return _to_uint8(work, finite)
+
+
+def _percentile_ranks(count: int, q: float) -> tuple[int, int, float]:
+    """numpy's linear method: the two order statistics around ``(count - 1) q / 100`` and the upper one's weight."""
+    virtual = (count - 1) * (q / 100)
+    if virtual >= count - 1:  # numpy takes the largest value
+        return count - 1, count - 1, 0.0
+    lower = math.floor(virtual)
+    return lower, lower + 1, virtual - lower
+
+
+def _lerp(low: np.float32, high: np.float32, weight: float) -> np.float32:
+    """numpy's ``_lerp`` of two float32 order statistics: the same float32 operations, from the nearer end."""
+    step = high - low
+    return high - step * (1 - weight) if weight >= 0.5 else low + step * weight
+
+
+def percentile_limits(values: np.ndarray) -> tuple[np.float32, np.float32]:
+    """``np.percentile(values, 0.5)`` and ``np.percentile(values, 99.5)`` of 1D float32 values, bit for bit.
+
+    numpy's default (linear) method interpolates between two order statistics; only those four
+    are needed (:func:`_order_statistics`), not two sorts of every value.
+
+    Args:
+        values: at least one float32 value, none NaN.
+    """
+    if not ORDER_STATISTIC_PERCENTILES:
+        return np.percentile(values, PERCENTILE_RANGE[0]), np.percentile(values, PERCENTILE_RANGE[1])
+    ranks = [_percentile_ranks(values.size, q) for q in PERCENTILE_RANGE]
+    stats = _order_statistics(values, [rank for lower, upper, _ in ranks for rank in (lower, upper)])
+    low, high = (_lerp(stats[2 * n], stats[2 * n + 1], weight) for n, (_, _, weight) in enumerate(ranks))
+    return low, high
+
+
+def _order_statistics(values: np.ndarray, ranks: list[int]) -> list[np.float32]:
+    """Order statistics of a 1D float32 array without NaN: each end's few from the values beyond a sampled bound."""
+    count = values.size
+    if count < 1 << 13:
+        return list(np.partition(values, ranks)[ranks])
+    sample = np.sort(values[:: count >> 12])
+    found: dict[int, np.float32] = {}
+    for from_top, wanted in (
+        (False, [r for r in ranks if r < count // 2]),
+        (True, [r for r in ranks if r >= count // 2]),
+    ):
+        if not wanted:
+            continue
+        # Values beyond a bound placed at twice the needed share of the sample, plus a margin.
+        needed = (count - min(wanted)) if from_top else (max(wanted) + 1)
+        position = min(sample.size - 1, 2 * needed * sample.size // count + 8)
+        bound = sample[sample.size - 1 - position] if from_top else sample[position]
+        part = values[values >= bound] if from_top else values[values <= bound]
+        if part.size < needed:  # the sample misled: select over every value
+            return list(np.partition(values, ranks)[ranks])
+        offset = count - part.size if from_top else 0
+        local = [r - offset for r in wanted]
+        found.update(zip(wanted, np.partition(part, local)[local]))
+    return [found[r] for r in ranks]
+
+
+def percentile_uint8(image: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
     """``normalize_general_img``: clip to the slice's 0.5 and 99.5 percentiles, scale to 0..255, truncate.
 
-    Percentiles are numpy's default (linear interpolation) over the finite voxels; equal
-    percentiles give an all-zero image.
+    Percentiles are numpy's default (linear interpolation) over the finite voxels
+    (:func:`percentile_limits`); equal percentiles give an all-zero image.
 
     Args:
         image: 2D float32 intensities.
+        overwrite: the rule may use ``image`` as its buffer (its values are lost).
     """
-    finite = np.isfinite(image)
-    if not finite.any():
+    work, finite = _work(image, overwrite)
+    values = work.ravel() if finite is None else work[finite]
+    if values.size == 0:
         return np.zeros(image.shape, dtype=np.uint8)
-    values = image if finite.all() else image[finite]
-    v_min = np.percentile(values, PERCENTILE_RANGE[0])
-    v_max = np.percentile(values, PERCENTILE_RANGE[1])
+    v_min, v_max = percentile_limits(values)
     if v_max - v_min == 0:
         return np.zeros(image.shape, dtype=np.uint8)
-    filled, finite = _finite_fill(image, v_min)
-    clipped = np.clip(filled, v_min, v_max)
-    return _to_uint8(((clipped - v_min) / (v_max - v_min)) * 255.0, finite)
+    return _window_uint8(work, finite, v_min, v_max)
 
 
 @dataclass(frozen=True)
@@ -174,13 +258,13 @@ class Normalization:
     rule: str
     window: tuple[float, float] | None = None
 
-    def apply(self, image: np.ndarray) -> np.ndarray:
-        """The uint8 image of a 2D float32 slice."""
+    def apply(self, image: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+        """The uint8 image of a 2D float32 slice (``overwrite``: the rule may use ``image`` as its buffer)."""
         if self.rule == "ct_window":
-            return ct_window_uint8(image, *self.window)  # type: ignore[misc]
+            return ct_window_uint8(image, *self.window, overwrite=overwrite)  # type: ignore[misc]
         if self.rule == "percentile":
-            return percentile_uint8(image)
-        return minmax_uint8(image)
+            return percentile_uint8(image, overwrite=overwrite)
+        return minmax_uint8(image, overwrite=overwrite)
 
 
 MINMAX_NORMALIZATION = Normalization("minmax")
@@ -237,4 +321,4 @@ def render_slice(
     image = np.asarray(raw).astype(np.float32)
     if size_hw is not None:
         image = zoom_slice(image, size_hw, protocol.reshape_interpolation)
-    return Image.fromarray(normalization.apply(image)).convert("RGB")
+    return Image.fromarray(normalization.apply(image, overwrite=True)).convert("RGB")

@@ -25,7 +25,8 @@ import datasets
 from PIL import Image
 
 from medvision_tasks import messages, metrics
-from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, load_documents, sample_dir
+from medvision_tasks.docs_cache import load_dataset
+from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, sample_dir
 from medvision_tasks.environment import score_relevant_versions
 from medvision_tasks.families import ALL_METRICS, ANGLE_DISTANCE, DETECTION, FAMILIES, METRIC_UNITS, get_family
 from medvision_tasks.ledger import LEDGER, Stated
@@ -71,17 +72,20 @@ def _docs_hook(family: str, plane: str | None) -> Callable[[datasets.Dataset], d
     @_shows_data_errors
     def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
         root = data_dir()
-        docs = load_documents(family, plane, sample_rows=None if root is not None else dataset)
-        if not docs:
+        docs = load_dataset(family, plane, sample_rows=None if root is not None else dataset)
+        if not len(docs):
             # lmms-eval cannot run a task without docs; say which selection is empty, and where.
             raise MedVisionDataError(
                 f"no {family} docs on the {plane or 'any'} plane in {docs_file(root or sample_dir(), family)}: "
                 "this task has nothing to evaluate"
             )
-        LEDGER.forget(family, (doc["doc_key"] for doc in docs))
-        for doc in docs:
-            SLICES.register(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
-        return datasets.Dataset.from_list(docs)
+        columns = docs.data
+        LEDGER.forget(family, columns.column("doc_key").to_pylist())
+        for path, slice_dim, slice_idx in zip(
+            *(columns.column(name).to_pylist() for name in ("image_path", "slice_dim", "slice_idx"))
+        ):
+            SLICES.register(path, slice_dim, slice_idx)
+        return docs
 
     process_docs.__name__ = process_docs_hook(family, plane)
     return process_docs

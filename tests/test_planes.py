@@ -1,5 +1,6 @@
 """Planes: slice_dim <-> plane name, the in-distribution plane, and a slice's pixel size."""
 
+import numpy as np
 import pytest
 
 from medvision_tasks.planes import (
@@ -7,6 +8,7 @@ from medvision_tasks.planes import (
     PLANE_OF_SLICE_DIM,
     PLANES,
     SLICE_DIM_OF_PLANE,
+    extract_slice,
     in_plane_axes,
     plane_of_slice_dim,
     slice_spacing,
@@ -38,3 +40,37 @@ def test_pixel_size_is_the_two_remaining_voxel_sizes_in_order(slice_dim, expecte
 def test_a_bad_slice_dim_is_named():
     with pytest.raises(ValueError, match="slice_dim must be 0, 1 or 2, got 3"):
         slice_spacing((1, 1, 1), 3)
+
+
+def indexed_volume() -> np.ndarray:
+    """vol[x, y, z] = 100x + 10y + z, so a slice's values name their voxels."""
+    x, y, z = np.meshgrid(np.arange(4), np.arange(3), np.arange(2), indexing="ij")
+    return 100 * x + 10 * y + z
+
+
+@pytest.mark.parametrize(
+    "slice_dim, slice_idx, expected",
+    [
+        (0, 2, [[200, 201], [210, 211], [220, 221]]),  # vol[2, :, :]: rows y, columns z
+        (1, 1, [[10, 11], [110, 111], [210, 211], [310, 311]]),  # vol[:, 1, :]: rows x, columns z
+        (2, 1, [[1, 11, 21], [101, 111, 121], [201, 211, 221], [301, 311, 321]]),  # vol[:, :, 1]
+    ],
+)
+def test_slices_keep_array_rows_as_image_rows(slice_dim, slice_idx, expected):
+    np.testing.assert_array_equal(extract_slice(indexed_volume(), slice_dim, slice_idx), expected)
+
+
+def test_out_of_range_slice_and_bad_dim_are_errors():
+    with pytest.raises(IndexError, match="slice_idx 2 outside 0..1"):
+        extract_slice(indexed_volume(), 2, 2)
+    with pytest.raises(ValueError, match="slice_dim must be 0, 1 or 2, got 3"):
+        extract_slice(indexed_volume(), 3, 0)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("slice_dim", [0, 1, 2])
+def test_a_slice_is_a_view_not_a_copy_of_the_volume(order, slice_dim):
+    # nibabel returns NIfTI voxels in Fortran order; np.take would copy the whole volume per slice.
+    volume = np.asarray(indexed_volume(), order=order)
+    plane = extract_slice(volume, slice_dim, 1)
+    assert plane.base is not None and np.shares_memory(plane, volume)

@@ -9,7 +9,6 @@ from medvision_tasks.rendering import (
     PERCENTILE_NORMALIZATION,
     Normalization,
     ct_window_uint8,
-    extract_slice,
     minmax_uint8,
     normalization_for,
     percentile_uint8,
@@ -19,31 +18,6 @@ from medvision_tasks.rendering import (
 
 ORIGINAL = PROTOCOLS["original"]
 PUBLISHED = PROTOCOLS["published"]
-
-
-def indexed_volume() -> np.ndarray:
-    """vol[x, y, z] = 100x + 10y + z, so a slice's values name their voxels."""
-    x, y, z = np.meshgrid(np.arange(4), np.arange(3), np.arange(2), indexing="ij")
-    return 100 * x + 10 * y + z
-
-
-@pytest.mark.parametrize(
-    "slice_dim, slice_idx, expected",
-    [
-        (0, 2, [[200, 201], [210, 211], [220, 221]]),  # vol[2, :, :]: rows y, columns z
-        (1, 1, [[10, 11], [110, 111], [210, 211], [310, 311]]),  # vol[:, 1, :]: rows x, columns z
-        (2, 1, [[1, 11, 21], [101, 111, 121], [201, 211, 221], [301, 311, 321]]),  # vol[:, :, 1]
-    ],
-)
-def test_slices_keep_array_rows_as_image_rows(slice_dim, slice_idx, expected):
-    np.testing.assert_array_equal(extract_slice(indexed_volume(), slice_dim, slice_idx), expected)
-
-
-def test_out_of_range_slice_and_bad_dim_are_errors():
-    with pytest.raises(IndexError, match="slice_idx 2 outside 0..1"):
-        extract_slice(indexed_volume(), 2, 2)
-    with pytest.raises(ValueError, match="slice_dim must be 0, 1 or 2, got 3"):
-        extract_slice(indexed_volume(), 3, 0)
 
 
 # --- min-max (first release) -----------------------------------------------------------------------

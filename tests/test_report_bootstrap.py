@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import warnings
 
+import numpy as np
 import pytest
 
 from medvision_tasks.metrics import aggregate
 from medvision_tasks.report import bootstrap
-from medvision_tasks.report.bootstrap import bootstrap_intervals
-from medvision_tasks.report.paper import weighted_mean
+from medvision_tasks.report.bootstrap import _row_means, bootstrap_intervals
+from medvision_tasks.report.paper import group_value, per_doc_values, weighted_mean
 from tests.helpers.records import detection_record, measurement_record, typed
 from tests.test_report_fixtures import alpha_detection, alpha_tl, beta_detection
 
@@ -147,3 +149,32 @@ def test_invalid_arguments_are_rejected():
         bootstrap_intervals([typed(alpha_tl())], ("mae",), n_resamples=0, seed=0, key="k")
     with pytest.raises(ValueError, match="empty stratum"):
         bootstrap_intervals([[]], ("mae",), n_resamples=10, seed=0, key="k")
+
+
+def test_row_means_are_nanmean_bit_for_bit():
+    rng = np.random.default_rng(11)
+    values = rng.normal(50, 20, size=40)
+    values[[3, 7, 19]] = np.nan
+    indices = rng.integers(0, 40, size=(500, 40))
+    indices[0] = 3  # a resample of undefined values only: NaN, as nanmean says
+    filled, defined = np.where(np.isnan(values), 0.0, values), ~np.isnan(values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmean(values[indices], axis=1)
+    got = _row_means(filled, defined, indices)
+    assert np.isnan(got[0]) and got[1:].tobytes() == expected[1:].tobytes()
+
+
+@pytest.mark.parametrize(
+    ("records", "metrics"),
+    [
+        (alpha_detection, (*DETECTION, "iou>0.7", "f1>0.9", "precision>0.5", "recall>0.8")),
+        (alpha_tl, (*MEASUREMENT, "mre<0.5", "mre<1.0")),
+    ],
+)
+def test_per_doc_values_are_the_one_doc_group_values(records, metrics):
+    docs = typed(records())
+    assert any(not r.parsed for r in docs) and any(r.parsed for r in docs)
+    for metric in metrics:
+        expected = np.array([group_value([record], metric) for record in docs])
+        assert per_doc_values(docs, metric).tobytes() == expected.tobytes(), metric  # NaN where undefined too

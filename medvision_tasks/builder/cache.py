@@ -1,9 +1,11 @@
 """The per-case cache of ``medvision-tasks prepare``: re-runs rebuild only the cases that changed.
 
-A finished case's :class:`CaseResult` is stored under ``DIR/.cases/``, keyed by a hash of its
+Every finished unit's :class:`CaseResult` (a manifest case or a public plan file; a failed one
+too, for the merge of a sharded build) is stored under ``DIR/.cases/``, keyed by a hash of its
 manifest entry, :data:`BUILDER_VERSION` and its input files' sizes and modification times. A
-re-run reuses a case whose key matches and whose written files all exist, and forgets (deleting
-the files only they wrote) cases no longer in the manifest.
+re-run may reuse a result whose key matches and whose written files all exist (which ones it
+reuses: :mod:`.driver`), and forgets (deleting the files only they wrote) units no longer in the
+manifest.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def _cache_file(out_dir: Path, case_name: str) -> Path:
 
 
 def load_cached(out_dir: Path, case: CaseSpec, key: str) -> CaseResult | None:
-    """The cached result of a case, if its key matches and every file it wrote is still there."""
+    """The cached result of a case, failed or not, if its key matches and every file it wrote is still there."""
     path = _cache_file(out_dir, case.name)
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))

@@ -7,6 +7,9 @@ tasks (default: the paper's ``detect``, ``TL`` and ``AD``). Both forms may be co
 Exit status: 0 when every case built cleanly, 1 when some case or import reported a problem (the
 others are still written, every problem is listed in ``summary.json``), 2 when the manifest or
 the arguments are unusable (nothing is built).
+
+On a cluster: one array job per shard (``--shard I/N``, all with the same ``--out`` on a shared
+file system), then one ``--merge`` run (docs/data.md).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import os
 from pathlib import Path
 
 from medvision_tasks import messages
-from medvision_tasks.builder.driver import prepare
+from medvision_tasks.builder.driver import parse_shard, prepare
 from medvision_tasks.builder.layout import SPLITS, SUMMARY_FILE
 from medvision_tasks.builder.manifest import ManifestError, load_manifest, public_request
 from medvision_tasks.builder.public_plan import TL_EXCLUSION_FILE
@@ -24,12 +27,21 @@ from medvision_tasks.builder.spec import PAPER_DOCS_PER_TASK, PAPER_MIN_AD_TARGE
 from medvision_tasks.builder.upstream_tasks import PAPER_LISTS, PAPER_SET
 
 PROG = "medvision-tasks prepare"
-MAX_DEFAULT_WORKERS = 4
+MEMORY_PER_WORKER = 2 * 2**30
+"""Memory one worker may need (bytes): a 512x512x600 int16 case, its mask and their copies."""
 
 
 def default_workers() -> int:
-    """Worker processes when ``--workers`` is not given: the CPUs, at most 4."""
-    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+    """Worker processes when ``--workers`` is not given: the CPUs this process may use, as many as memory allows."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        memory = cpus * MEMORY_PER_WORKER
+    return max(1, min(cpus, memory // MEMORY_PER_WORKER))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,11 +55,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("manifest", type=Path, nargs="?", help="the YAML manifest (optional with --public)")
     parser.add_argument("--out", type=Path, required=True, help="output directory (for MEDVISION_DATA_DIR)")
     parser.add_argument(
-        "--workers", type=int, default=default_workers(), help="parallel worker processes (default: CPUs, at most 4)"
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="parallel worker processes (default: the usable CPUs, one per 2 GiB of memory)",
     )
     parser.add_argument("--seed", type=int, default=None, help="split seed (default: the manifest's seed)")
     parser.add_argument("--no-cache", action="store_true", help="rebuild every case; write no .cases/ cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="build only units I, I+N, I+2N, ... (0 <= I < N; manifest cases, then public plan files) into the "
+        "shared case cache of --out; write no docs",
+    )
+    parser.add_argument(
+        "--merge", action="store_true", help="build nothing: write the docs from the units the --shard runs cached"
+    )
     public = parser.add_argument_group(
         "the public MedVision data",
         "Build the exact test docs of the public builder from ROOT/Datasets/<dataset>/benchmark_plan_*_v<version>.json.gz "
@@ -139,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tasks and args.public is None:
         parser.error("--tasks needs --public ROOT")
     try:
+        shard = None if args.shard is None else parse_shard(args.shard)
         report = prepare(
             _manifest(args),
             args.out,
@@ -146,12 +171,20 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             use_cache=not args.no_cache,
             progress=not args.quiet,
+            shard=shard,
+            merge=args.merge,
         )
-    except ManifestError as error:
+    except (ManifestError, ValueError) as error:
         messages.error(str(error))
         return 2
     for message in report.errors:
         messages.error(message)
+    if shard is not None:
+        messages.info(
+            f"prepare shard {args.shard} cached its cases and plan files in {report.out_dir}: built {report.cases_built}, "
+            f"reused {report.cases_reused}, failed {report.cases_failed}; run --merge once every shard is done"
+        )
+        return 1 if report.errors else 0
     counts = ", ".join(
         f"{split} " + " ".join(f"{f}={n}" for f, n in report.doc_counts[split].items()) for split in SPLITS
     )

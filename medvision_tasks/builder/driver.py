@@ -5,6 +5,14 @@ one mask at a time, so memory stays bounded by a few volumes; finished cases are
 (:mod:`.cache`). Imported docs (:mod:`.importer`) join the built ones, the subjects are split
 (:mod:`.split`) and everything is written (:mod:`.output`). Bad input in a case or an import is
 a message naming it; the other cases still finish.
+
+A unit of work is a manifest case or a public plan file (``prepare --public``). Beyond one
+machine: ``shard=(i, n)`` builds only the units ``i, i + n, i + 2n, ...`` (manifest cases first,
+then plan files; cluster array jobs, each on its own machine, all writing into one shared
+``out_dir``) and stores them in the case cache, writing nothing else; a last run with
+``merge=True`` then builds nothing, takes every unit from the cache and writes the data directory.
+Every unit runs the same function either way (:func:`~.case.build_case` or
+:func:`~.public_plan.build_public_plan`).
 """
 
 from __future__ import annotations
@@ -40,7 +48,8 @@ class BuildReport:
         cases_reused: cases taken from the cache.
         cases_failed: cases that produced nothing (fatal error).
         errors: every message, each naming its case (or import file).
-        summary: the content written to ``summary.json``.
+        summary: the content written to ``summary.json`` (empty for a shard run).
+        cases_missing: units (cases, plan files) a merge run found in no shard's cache (left out).
     """
 
     out_dir: Path
@@ -50,6 +59,7 @@ class BuildReport:
     cases_failed: int = 0
     errors: list[str] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    cases_missing: int = 0
 
 
 Unit = CaseSpec | PublicPlanSpec
@@ -87,9 +97,29 @@ def _run_cases(
         bar.close()
 
 
-def _cacheable(unit: Unit, result: CaseResult) -> bool:
-    """A public plan's errors may come from files outside its cache key (volumes, landmark files): keep only clean ones."""
-    return not result.fatal and not (isinstance(unit, PublicPlanSpec) and result.errors)
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` as ``(i, n)``, with ``0 <= i < n``.
+
+    Raises:
+        ValueError: anything else, quoting it.
+    """
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"shard must be I/N with whole numbers, got {text!r}") from None
+    if not 0 <= index < count:
+        raise ValueError(f"shard {text!r}: I must be 0..N-1")
+    return index, count
+
+
+def _reusable(unit: Unit, result: CaseResult, merge: bool) -> bool:
+    """Whether a run takes a cached result instead of building the unit.
+
+    The merge takes every result (it reports what each shard saw); any other run only a clean one:
+    a failed unit is built again, and a public plan's errors may come from files outside its cache
+    key (volumes, landmark files).
+    """
+    return merge or not (result.fatal or (isinstance(unit, PublicPlanSpec) and result.errors))
 
 
 def _public_docs(
@@ -123,6 +153,8 @@ def prepare(
     seed: int | None = None,
     use_cache: bool = True,
     progress: bool = True,
+    shard: tuple[int, int] | None = None,
+    merge: bool = False,
 ) -> BuildReport:
     """Build a MedVision data directory from a manifest.
 
@@ -134,13 +166,23 @@ def prepare(
         seed: split seed; None uses the manifest's ``seed``.
         use_cache: reuse and store per-case results under ``out_dir/.cases/``.
         progress: show a progress bar (and a line on reused cases) on stderr.
+        shard: ``(i, n)``: build only the units (manifest cases, then public plan files) whose
+            position is ``i`` modulo ``n`` into the case cache, and write nothing else (module
+            docstring).
+        merge: build nothing: write the data directory from the units the shards cached; a unit
+            no shard cached is an error naming it.
 
     Returns:
         The :class:`BuildReport`; ``summary.json`` holds the same counts.
 
     Raises:
         ManifestError: the manifest is unusable (nothing is built).
+        ValueError: ``shard`` or ``merge`` without the case cache, or both at once.
     """
+    if (shard is not None or merge) and not use_cache:
+        raise ValueError("--shard and --merge work through the case cache: drop --no-cache")
+    if shard is not None and merge:
+        raise ValueError("a run is either one shard or the merge, not both")
     manifest = manifest_path if isinstance(manifest_path, Manifest) else load_manifest(manifest_path)
     seed = manifest.seed if seed is None else int(seed)
     out = Path(out_dir)
@@ -150,21 +192,38 @@ def prepare(
     units: list[Unit] = [*manifest.cases, *specs]
 
     results: list[CaseResult | None] = [None] * len(units)
-    keys: list[str] = []
+    keys: dict[int, str] = {}
     todo: list[tuple[int, Unit]] = []
     for index, unit in enumerate(units):
-        key = case_cache_key(unit)
-        keys.append(key)
-        results[index] = load_cached(out, unit, key) if use_cache else None
+        if shard is not None and index % shard[1] != shard[0]:
+            continue
+        keys[index] = case_cache_key(unit)
+        cached = load_cached(out, unit, keys[index]) if use_cache else None
+        results[index] = cached if cached is not None and _reusable(unit, cached, merge) else None
         if results[index] is None:
             todo.append((index, unit))
-    reused = len(units) - len(todo)
+    reused = len(keys) - len(todo)
     if reused and progress:
         messages.info(f"prepare: reusing {reused} cached result(s) from {out / CACHE_DIR}")
+    missing = len(todo) if merge else 0
+    if merge:
+        for index, unit in todo:
+            results[index] = CaseResult.failed(unit, (), f"no shard built it (not in {out / CACHE_DIR}); run its shard")  # type: ignore[arg-type]
+        todo = []
     for index, result in _run_cases(todo, out, workers, progress):
         results[index] = result
-        if use_cache and _cacheable(units[index], result):
+        if use_cache:  # failed ones too: the merge reports them (_reusable)
             store_cached(out, units[index], keys[index], result)
+    if shard is not None:
+        built = [results[index] for index, _ in todo]
+        return BuildReport(
+            out_dir=out,
+            doc_counts={},
+            cases_built=len(todo),
+            cases_reused=reused,
+            cases_failed=sum(result.fatal for result in built if result is not None),
+            errors=[message for result in built if result is not None for message in result.errors],
+        )
 
     errors: list[str] = []
     rows: list[dict] = []
@@ -217,10 +276,11 @@ def prepare(
         prune_cache(out, {unit.name for unit in units}, kept_files | importer.files)
     return BuildReport(
         out_dir=out,
-        doc_counts={split: {f: len(v) for f, v in docs[split].items()} for split in docs},
         cases_built=len(todo),
         cases_reused=reused,
+        doc_counts={split: {f: len(v) for f, v in docs[split].items()} for split in docs},
         cases_failed=failed,
+        cases_missing=missing,
         errors=errors,
         summary=content,
     )

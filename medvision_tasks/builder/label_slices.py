@@ -19,7 +19,7 @@ from medvision_tasks.builder.spec import CaseSpec
 from medvision_tasks.builder.volume_step import PreparedVolume
 from medvision_tasks.families import get_family
 from medvision_tasks.ground_truth import BoxRC, single_component_box
-from medvision_tasks.planes import PLANE_OF_SLICE_DIM
+from medvision_tasks.planes import PLANE_OF_SLICE_DIM, extract_slice
 
 T = TypeVar("T")
 SliceFilter = Callable[[np.ndarray, BoxRC], "T | str"]
@@ -63,7 +63,7 @@ def scan_label_plane(
     skip(SKIP_STEP, len(present) - len(candidates))
     passing: list[tuple[int, T]] = []
     for index in candidates:
-        pixels = np.take(binary, index, axis=slice_dim)
+        pixels = extract_slice(binary, slice_dim, index)
         box = single_component_box(pixels)
         if box is None:
             skip(SKIP_SPLIT)

@@ -19,6 +19,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from medvision_tasks import volumes
+
 # World axes whose NRRD "space" names run opposite to RAS (x to the left, y to the posterior).
 _NRRD_SPACE_SIGNS = {
     "right-anterior-superior": (1.0, 1.0, 1.0),
@@ -85,12 +87,14 @@ def check_affine(affine: np.ndarray, source: str) -> None:
         )
 
 
+def _check_3d(shape: tuple[int, ...], source: str) -> None:
+    if not (len(shape) == 3 or (len(shape) == 4 and shape[3] == 1)):
+        raise InputError(f"{source}: shape {shape}; a 3D volume is required")
+
+
 def _as_3d(data: np.ndarray, source: str) -> np.ndarray:
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise InputError(f"{source}: shape {data.shape}; a 3D volume is required")
-    return data
+    _check_3d(data.shape, source)
+    return data[..., 0] if data.ndim == 4 else data
 
 
 def _read_nibabel(path: Path) -> nib.Nifti1Image:
@@ -101,10 +105,14 @@ def _read_nibabel(path: Path) -> nib.Nifti1Image:
     except Exception as error:  # nibabel raises many types for corrupt or unknown files
         raise InputError(f"{path}: cannot read volume ({type(error).__name__}: {error})") from error
     check_affine(image.affine, str(path))
+    _check_3d(image.shape, str(path))
     try:
-        data = _as_3d(np.asanyarray(image.dataobj), str(path))
+        # Through the evaluator's reader: ISA-L inflate when installed, one copy, the same values.
+        data = _as_3d(volumes.read_volume(path).array(), str(path))
     except InputError:
         raise
+    except volumes.VolumeReadError as error:
+        raise InputError(f"{path}: cannot decode voxels ({error})") from error
     except Exception as error:
         raise InputError(f"{path}: cannot decode voxels ({type(error).__name__}: {error})") from error
     result = nib.Nifti1Image(data, image.affine)

@@ -14,7 +14,7 @@ neighbour) onto one new grid (:func:`resampled_grid`). Slices are then ``vol[i, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nibabel as nib
@@ -60,6 +60,8 @@ class PreparedVolume:
         native_affine: the affine of the cropped native grid (before resampling).
         resampled_to: the grid the image was resampled onto, or None.
         landmarks: the case's landmarks in RAS mm, or None.
+        masks_read: masks already read to find a ``crop: {margin_mm}`` box, on the RAS+ grid, by
+            path; :func:`prepare_mask` takes each from here instead of reading it again.
     """
 
     case: CaseSpec
@@ -74,6 +76,7 @@ class PreparedVolume:
     native_affine: np.ndarray
     resampled_to: Grid | None
     landmarks: Landmarks | None
+    masks_read: dict[str, np.ndarray] = field(default_factory=dict)
 
     def slice_geometry(self, slice_dim: int) -> tuple[list[int], list[float]]:
         """``image_size_2d`` ``[H, W]`` (pixels) and ``pixel_size`` ``[ph, pw]`` (mm) of a slice across ``slice_dim``."""
@@ -114,6 +117,19 @@ def _minimal_mask_dtype(data: np.ndarray) -> np.dtype:
         if info.min <= low and high <= info.max:
             return np.dtype(dtype)
     return np.dtype(np.int64)
+
+
+def values_present(labels: np.ndarray) -> frozenset[int]:
+    """The values occurring in an integer mask.
+
+    Small non-negative labels are marked in a table (linear, no copy of the mask); ``np.unique``
+    sorts every voxel, a second per 50 million.
+    """
+    if labels.size and labels.dtype.kind == "u" and labels.dtype.itemsize <= 2:
+        seen = np.zeros(int(labels.max()) + 1, dtype=bool)
+        seen[labels.ravel(order="K")] = True
+        return frozenset(np.flatnonzero(seen).tolist())
+    return frozenset(np.unique(labels).tolist())
 
 
 def resampled_grid(shape: tuple[int, ...], affine: np.ndarray, voxel_size_mm: tuple[float, float, float]) -> Grid:
@@ -201,14 +217,23 @@ def _crop_box(case: CaseSpec, shape: tuple[int, ...]) -> Crop:
 
 
 def _crop_margin(
-    case: CaseSpec, ras_image: nib.Nifti1Image, stored: tuple[tuple[int, ...], np.ndarray], landmarks: Landmarks | None
+    case: CaseSpec,
+    ras_image: nib.Nifti1Image,
+    stored: tuple[tuple[int, ...], np.ndarray],
+    landmarks: Landmarks | None,
+    masks_read: dict[str, np.ndarray],
 ) -> Crop:
-    """``crop: {margin_mm}``: the box around the labels and landmarks used, widened by the margin."""
+    """``crop: {margin_mm}``: the box around the labels and landmarks used, widened by the margin.
+
+    Each mask read is kept in ``masks_read`` (compact integers) so that it is read only once.
+    """
     shape = ras_image.shape[:3]
     low = np.full(3, np.inf)
     high = np.full(3, -np.inf)
     for mask in case.masks:
-        wanted = np.isin(_ras_mask(mask, *stored), [label.value for label in mask.labels])
+        labels = _ras_mask(mask, *stored)
+        masks_read[mask.path] = labels.astype(_minimal_mask_dtype(labels), copy=False) if labels.size else labels
+        wanted = np.isin(masks_read[mask.path], [label.value for label in mask.labels])
         if wanted.any():
             # Extent per axis from the projections: no index arrays as large as the label.
             extents = [np.nonzero(wanted.any(axis=tuple(a for a in range(3) if a != axis)))[0] for axis in range(3)]
@@ -268,17 +293,17 @@ def prepare_volume(case: CaseSpec, out_dir: Path) -> PreparedVolume:
         check_same_grid(stored_shape, stored_affine, shape, affine, "mask", mask.path)
     dtype = np.dtype(case.image_dtype) if case.image_dtype else stored.get_data_dtype()
     ras_image = reorient_to_ras(stored)
+    masks_read: dict[str, np.ndarray] = {}
     del stored
     if case.crop is None:
         crop = _whole(ras_image.shape[:3])
     elif case.crop[0] == "box":
         crop = _crop_box(case, ras_image.shape[:3])
     else:
-        crop = _crop_margin(case, ras_image, (stored_shape, stored_affine), landmarks)
-    image = ras_image.slicer[crop]
-    voxels = np.asanyarray(image.dataobj)
+        crop = _crop_margin(case, ras_image, (stored_shape, stored_affine), landmarks, masks_read)
+    voxels = np.asanyarray(ras_image.dataobj)[crop]  # a view: nibabel's slicer copies the volume
     # The cropped native grid: masks are cut to it, then resampled like the image.
-    native_affine = np.asarray(image.affine)
+    native_affine = np.asarray(ras_image.slicer.slice_affine(crop))
     resampled_to = None
     if case.resample_mm is not None:
         resampled_to = resampled_grid(voxels.shape, native_affine, case.resample_mm)
@@ -287,7 +312,7 @@ def prepare_volume(case: CaseSpec, out_dir: Path) -> PreparedVolume:
     image_file = layout.image_file(case)
     save_nifti(voxels, affine, out_dir / image_file, dtype)
     shape = tuple(int(n) for n in voxels.shape[:3])
-    del image, ras_image, voxels
+    del ras_image, voxels
     # Zooms as any reader of the written file sees them (the header stores float32).
     zooms = tuple(float32_value(z) for z in nib.load(str(out_dir / image_file)).header.get_zooms()[:3])
     return PreparedVolume(
@@ -296,6 +321,7 @@ def prepare_volume(case: CaseSpec, out_dir: Path) -> PreparedVolume:
         image_file=image_file,
         shape=shape,  # type: ignore[arg-type]
         affine=affine,
+        masks_read=masks_read,
         zooms=zooms,  # type: ignore[arg-type]
         stored_shape=stored_shape,  # type: ignore[arg-type]
         stored_affine=stored_affine,
@@ -317,10 +343,12 @@ def prepare_mask(volume: PreparedVolume, mask: MaskSpec, mask_file: str) -> Prep
     Raises:
         InputError: the mask is unreadable, not on the image's grid, or holds non-integer values.
     """
-    labels = _ras_mask(mask, volume.stored_shape, volume.stored_affine)[volume.crop]
+    already = volume.masks_read.pop(mask.path, None)
+    whole = already if already is not None else _ras_mask(mask, volume.stored_shape, volume.stored_affine)
+    labels = whole[volume.crop]
     if volume.resampled_to is not None:
         compact = labels.astype(_minimal_mask_dtype(labels), copy=False)
         labels = resample_onto(compact, volume.native_affine, volume.resampled_to, order=0)
         del compact
     save_nifti(labels, volume.affine, volume.out_dir / mask_file, _minimal_mask_dtype(labels))
-    return PreparedMask(spec=mask, labels=labels, mask_file=mask_file, present=frozenset(np.unique(labels).tolist()))
+    return PreparedMask(spec=mask, labels=labels, mask_file=mask_file, present=values_present(labels))

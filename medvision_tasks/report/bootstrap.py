@@ -8,10 +8,12 @@ The interval is the (2.5, 97.5) percentile pair of the resampled statistics (95 
 
 Speed: every per-group number is a mean over docs of a per-doc value (over all docs, or over
 parsed docs for ``mae``/``mre``), so a resample's value is the NaN-skipping mean of the per-doc
-values ``group_value([record], metric)`` at the drawn indices: one call per doc instead of one
-per doc per resample. Before using this, each stratum's NaN-skipping mean is checked against
-``group_value`` of the whole stratum; if they differ (a metric that is not such a mean),
-``group_value`` is called on every resample instead.
+values ``group_value([record], metric)`` (:func:`.paper.per_doc_values`, read once per doc) at the
+drawn indices, not a group value per resample; that mean is a sum and a count of the values,
+NaN-filled and counted once per stratum (:func:`_row_means`: ``np.nanmean``'s operations, bit for
+bit). Before using this, each stratum's NaN-skipping mean is checked against ``group_value`` of
+the whole stratum; if they differ (a metric that is not such a mean), ``group_value`` is called
+on every resample instead.
 
 Table 3's rule (a group with no parsed doc leaves every average) is ``keep_if_defined="mre"``:
 in each resample, a stratum whose drawn docs hold no parsed answer is left out of every metric.
@@ -32,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from medvision_tasks.record import DocRecord
-from medvision_tasks.report.paper import group_value, weighted_mean
+from medvision_tasks.report.paper import group_value, per_doc_values, weighted_mean
 
 CONFIDENCE = 0.95
 _MAX_CHUNK_ELEMENTS = 4_000_000  # resample indices held at once (~32 MB of int64)
@@ -42,11 +44,6 @@ def _seed_sequence(seed: int, key: str) -> np.random.SeedSequence:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"bootstrap seed must be a non-negative integer, got {seed!r}")
     return np.random.SeedSequence([int(seed), zlib.crc32(key.encode("utf-8"))])
-
-
-def per_doc_values(records: Sequence[DocRecord], metric: str) -> np.ndarray:
-    """``group_value([record], metric)`` for every record (NaN where undefined)."""
-    return np.fromiter((group_value([record], metric) for record in records), dtype=float, count=len(records))
 
 
 def _same(a: float, b: float) -> bool:
@@ -59,6 +56,22 @@ def _nanmean_rows(matrix: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row is NaN, as aggregate says
         return np.nanmean(matrix, axis=1)
+
+
+def _row_means(filled: np.ndarray, defined: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Per row of ``indices``, ``np.nanmean`` of the drawn values (``filled``: NaN put to 0)."""
+    totals = filled[indices].sum(axis=1)
+    counts = defined[indices].sum(axis=1, dtype=np.intp)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a row with no defined value is NaN, as nanmean says
+        return totals / counts
+
+
+def _row_means(filled: np.ndarray, defined: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Per row of ``indices``, ``np.nanmean`` of the drawn values (``filled``: NaN put to 0)."""
+    totals = filled[indices].sum(axis=1)
+    counts = defined[indices].sum(axis=1, dtype=np.intp)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a row with no defined value is NaN, as nanmean says
+        return totals / counts
 
 
 def _weighted(stats: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -117,6 +130,13 @@ def bootstrap_intervals(
         )
         values[metric] = per_stratum if decomposes else None
     fast = all(values[metric] is not None for metric in needed)
+    # np.nanmean of a resample is the sum of its values with NaN as 0 over its count of defined
+    # values: prepared once per stratum, the same operations as nanmean on every row.
+    prepared = (
+        {metric: [(np.where(np.isnan(v), 0.0, v), ~np.isnan(v)) for v in values[metric]] for metric in needed}
+        if fast
+        else {}
+    )
 
     chunk = max(1, _MAX_CHUNK_ELEMENTS // max(sizes))
     resampled: dict[str, list[np.ndarray]] = {metric: [] for metric in metrics}
@@ -126,7 +146,7 @@ def bootstrap_intervals(
         indices = [rng.integers(0, size, size=(count, size)) for rng, size in zip(generators, sizes)]
         if fast:
             stats = {
-                metric: np.column_stack([_nanmean_rows(v[idx]) for v, idx in zip(values[metric], indices)])
+                metric: np.column_stack([_row_means(*pair, idx) for pair, idx in zip(prepared[metric], indices)])
                 for metric in needed
             }
             dropped = np.isnan(stats[keep_if_defined]) if keep_if_defined else None

@@ -58,7 +58,7 @@ import numpy as np
 
 from medvision_tasks.chance import doc_random_boxes
 from medvision_tasks.families import DETECTION, TUMOR_LESION
-from medvision_tasks.metrics import aggregate, box_scores_of_many
+from medvision_tasks.metrics import aggregate, box_scores_of_many, doc_value
 from medvision_tasks.record import BOX_SCORES, DocRecord
 from medvision_tasks.report.upstream_labels import (
     EXCLUDED_GROUP_WORDS,
@@ -207,20 +207,18 @@ def table2_exclusion(group: PaperGroup, n_docs: int, min_docs: int = MINIMUM_GRO
     return None
 
 
-def _overlap_share(records: Sequence[DocRecord], score: str, threshold: float) -> float:
-    hits = sum(record.parsed and getattr(record, score) >= threshold for record in records)
-    return 100.0 * hits / len(records)
-
-
 def mre_bucket(rel_error: float) -> int:
     """Upstream's MRE bucket: ``min(int(MRE * 10), 9)``, 0 for [0, 0.1), ..., 9 for [0.9, inf)."""
     return min(int(rel_error * 10), 9)
 
 
-def _mre_share(records: Sequence[DocRecord], threshold: float) -> float:
-    limit = round(threshold * 10)
-    hits = sum(record.parsed and mre_bucket(record.rel_error) < limit for record in records)
-    return 100.0 * hits / len(records)
+def _hit_test(match: re.Match) -> Callable[[DocRecord], bool]:
+    """Whether one doc counts for a threshold metric: a parsed answer over an overlap threshold, or in a low MRE bucket."""
+    if match.group(1):
+        score, threshold = match.group(1), float(match.group(2))
+        return lambda record: record.parsed and getattr(record, score) >= threshold
+    limit = round(float(match.group(3)) * 10)
+    return lambda record: record.parsed and mre_bucket(record.rel_error) < limit
 
 
 def group_value(records: Sequence[DocRecord], metric: str) -> float:
@@ -240,9 +238,21 @@ def group_value(records: Sequence[DocRecord], metric: str) -> float:
     match = _THRESHOLD.match(metric)
     if match is None:
         return aggregate(records, metric)
-    if match.group(1):
-        return _overlap_share(records, match.group(1), float(match.group(2)))
-    return _mre_share(records, float(match.group(3)))
+    return 100.0 * sum(map(_hit_test(match), records)) / len(records)
+
+
+def per_doc_values(records: Sequence[DocRecord], metric: str) -> np.ndarray:
+    """``group_value([record], metric)`` of every record (NaN where undefined): what the bootstrap resamples.
+
+    The one-doc group's value is the doc's own (:func:`medvision_tasks.metrics.doc_value`, or 100 / 0
+    for a threshold), so it is read per doc instead of aggregating a group of one.
+    """
+    match = _THRESHOLD.match(metric)
+    if match is None:
+        values = (doc_value(record, metric) for record in records)
+        return np.fromiter((math.nan if v is None else v for v in values), dtype=float, count=len(records))
+    hit = _hit_test(match)
+    return np.fromiter((100.0 if hit(record) else 0.0 for record in records), dtype=float, count=len(records))
 
 
 def weighted_mean(

@@ -8,6 +8,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from medvision_tasks.builder import volume_step
 from medvision_tasks.builder.spec import CaseSpec, LabelSpec, MaskSpec
 from medvision_tasks.builder.volume_io import InputError
 from medvision_tasks.builder.volume_step import (
@@ -69,6 +70,22 @@ def test_crop_around_the_labels_on_the_ras_grid(tmp_path: Path) -> None:
     np.testing.assert_array_equal(mask.labels, _block()[3:9, 2:8, 1:5])
     assert mask.present == {0, 1}
     assert nib.load(str(tmp_path / "out" / mask.mask_file)).get_data_dtype() == np.uint8
+
+
+@pytest.mark.parametrize("crop", [None, ("margin_mm", (1.0, 1.0, 2.0))])
+def test_every_input_volume_is_read_once(tmp_path: Path, monkeypatch, crop) -> None:
+    reads = []
+    real = volume_step.read_volume
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(volume_step, "read_volume", counting)
+    volume = prepare_volume(_case(tmp_path, crop=crop), tmp_path / "out")
+    mask = prepare_mask(volume, volume.case.masks[0], "volumes/D_c_mask.nii.gz")
+    assert sorted(reads) == ["image.nii.gz", "mask.nii.gz"]
+    assert mask.present == {0, 1} and not volume.masks_read  # handed over, not kept
 
 
 def test_resampling_thick_slices(tmp_path: Path) -> None:
