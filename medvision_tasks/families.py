@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from medvision_tasks.messages import look_up
 from medvision_tasks.planes import PLANES
 
 DETECTION = "detection"
@@ -172,10 +173,7 @@ def get_family(name: str) -> Family:
     Raises:
         ValueError: an unknown name; the message lists the known ones.
     """
-    try:
-        return FAMILIES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown family {name!r}; expected one of {FAMILY_NAMES}") from None
+    return look_up(FAMILIES, name, "family")
 
 
 def family_of_task_type(task_type: object) -> Family | None:

@@ -9,10 +9,26 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
+from collections.abc import Mapping
+from typing import TextIO, TypeVar
+
+_Entry = TypeVar("_Entry")
 
 ERROR_PREFIX = "MedVision error:"
 INFO_PREFIX = "MedVision:"
+
+
+def look_up(table: Mapping[str, _Entry], name: object, what: str) -> _Entry:
+    """The entry of ``table`` called ``name``.
+
+    Raises:
+        ValueError: ``name`` is not a key of ``table``; the message names ``what`` was asked for
+            and lists the known names.
+    """
+    try:
+        return table[name]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown {what} {name!r}; expected one of {tuple(table)}") from None
 
 
 def error(message: str) -> None:

@@ -53,6 +53,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from medvision_tasks.messages import look_up
 from medvision_tasks.parsing import parse_answer
 
 Point = tuple[float, float]
@@ -84,10 +85,7 @@ def point_count(metric_type: str) -> int:
 
 
 def _step_points(metric_type: str) -> tuple[int, ...]:
-    try:
-        return STEP_POINTS[metric_type]
-    except KeyError:
-        raise ValueError(f"unknown metric type {metric_type!r}; expected one of {tuple(STEP_POINTS)}") from None
+    return look_up(STEP_POINTS, metric_type, "metric type")
 
 
 @dataclass(frozen=True)

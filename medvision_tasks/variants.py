@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from medvision_tasks.families import ANGLE_DISTANCE, FAMILIES, FAMILY_NAMES, TASK_PREFIX, TUMOR_LESION, Family
+from medvision_tasks.messages import look_up
 from medvision_tasks.planes import IN_DISTRIBUTION_PLANE
 
 PLAIN_PROMPT = "plain"
@@ -125,10 +126,7 @@ def get_variant(name: str) -> Variant:
     Raises:
         ValueError: an unknown name; the message lists the known ones.
     """
-    try:
-        return VARIANTS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown task variant {name!r}; expected one of {VARIANT_NAMES}") from None
+    return look_up(VARIANTS, name, "task variant")
 
 
 def task_name(family: Family, variant: Variant, plane: str | None) -> str:
