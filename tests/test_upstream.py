@@ -110,27 +110,23 @@ def test_configs_in_a_subfolder_get_a_utils_module_beside_them(monkeypatch):
 
 
 def test_generated_python_passes_lmms_evals_lint_settings(folder, tmp_path):
-    # black --line-length=240 and isort --profile black (lmms-eval's pre-commit), as ruff checks them.
+    # lmms-eval's pre-commit: black --line-length=240, isort --profile black (lmms_eval first-party
+    # in its own checkout); then pyflakes' and pycodestyle's errors as ruff reports them.
     files = {"utils.py": folder.files["utils.py"]} | {
         name: template(name) for name in ("test_medvision.py", "test_plugins_task_path.py")
     }
     for name, content in files.items():
         (tmp_path / name).write_text(content)
-    ruff = [sys.executable, "-m", "ruff"]
-    # lmms_eval is first-party in its own checkout.
-    settings = ["--isolated", "--line-length", "240", "--config", "lint.isort.known-first-party = ['lmms_eval']"]
-    formatted = subprocess.run(
-        [*ruff, "format", "--check", *settings, *files], check=False, cwd=tmp_path, capture_output=True, text=True
-    )
-    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
-    linted = subprocess.run(
-        [*ruff, "check", *settings, "--select", "E,F,W,I", *files],
-        check=False,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert linted.returncode == 0, linted.stdout + linted.stderr
+    checks = {
+        "black": ["black", "--check", "--diff", "--line-length=240", *files],
+        "isort": ["isort", "--check-only", "--diff", "--profile", "black", "--project", "lmms_eval", *files],
+        "ruff": ["ruff", "check", "--isolated", "--line-length", "240", "--select", "E,F,W", *files],
+    }
+    for name, command in checks.items():
+        ran = subprocess.run(
+            [sys.executable, "-m", *command], check=False, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert ran.returncode == 0, f"{name}: {ran.stdout}{ran.stderr}"
 
 
 def test_a_hook_from_outside_the_package_or_data_outside_the_sample_is_refused():
