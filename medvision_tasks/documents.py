@@ -75,27 +75,60 @@ def docs_file(root: Path, family: str) -> Path:
     return root / f"{get_family(family).name}.jsonl"
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    """Docs of a JSONL file; a malformed line is an error naming the file and line."""
+def read_jsonl_lines(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """Docs of a JSONL file with their line numbers, and the lines that hold no doc.
+
+    Each line is read on its own, so one bad line (not UTF-8, not JSON, JSON that is not an
+    object) is named and the others are still read: the loader refuses the file, or in skip mode
+    drops that line alone.
+
+    Returns:
+        ``([(line_number, doc), ...], ["<path>:<line>: <problem>", ...])``; blank lines are neither.
+
+    Raises:
+        MedVisionDataError: the file does not exist.
+    """
     if not path.is_file():
         raise MedVisionDataError(f"docs file not found: {path}")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    rows, problems = [], []
+    with path.open("rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                problems.append(
+                    f"{path}:{line_number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})"
+                )
+                continue
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as error:
-                raise MedVisionDataError(f"{path}:{line_number}: not valid JSON ({error})") from error
-    return rows
+                problems.append(f"{path}:{line_number}: not valid JSON ({error})")
+                continue
+            if not isinstance(row, dict):
+                problems.append(
+                    f"{path}:{line_number}: a doc must be a JSON object, got {type(row).__name__} {line.strip()[:40]}"
+                )
+                continue
+            rows.append((line_number, row))
+    return rows, problems
 
 
-_parsed: dict[str, tuple[tuple, list[dict]]] = {}
+def read_jsonl(path: Path) -> list[dict]:
+    """Docs of a JSONL file; a line that holds no doc is an error naming the file and line."""
+    rows, problems = read_jsonl_lines(path)
+    if problems:
+        raise MedVisionDataError(problems[0])
+    return [row for _, row in rows]
 
 
-def _rows_of(path: Path) -> list[dict]:
-    """:func:`read_jsonl`, parsed once per process for the tasks of every plane that read one file.
+_parsed: dict[str, tuple[tuple, tuple[list[tuple[int, dict]], list[str]]]] = {}
+
+
+def _rows_of(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """:func:`read_jsonl_lines`, parsed once per process for the tasks of every plane that read one file.
 
     Kept while the file's inode, size, modification and change times stay the same (a write
     always moves the change time). Loading copies each row before adding to it.
@@ -105,7 +138,7 @@ def _rows_of(path: Path) -> list[dict]:
     known = _parsed.get(str(path))
     if known is not None and known[0] == signature:
         return known[1]
-    rows = read_jsonl(path)
+    rows = read_jsonl_lines(path)
     _parsed.clear()  # one file at a time: the docs of the family being loaded
     _parsed[str(path)] = (signature, rows)
     return rows
@@ -171,7 +204,14 @@ def _positive_number(profile: Mapping, field: str, problems: list[str]) -> float
     if value is None:
         problems.append(f"missing field biometric_profile.{field}")
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        problems.append(f"biometric_profile.{field} is {value!r}; expected a number")
+        return None
+    if not math.isfinite(value):
+        problems.append(f"biometric_profile.{field} = {value} (a target must be a finite number)")
+        return None
     if not value > 0:
         # MRE divides by the target: a zero or negative target cannot be scored.
         problems.append(f"biometric_profile.{field} = {value} (a target must be > 0)")
@@ -249,7 +289,7 @@ def normalize_doc(
     doc = dict(row)
     try:
         problems = _normalize(doc, family, root, metadata, protocol)
-    except (KeyError, IndexError, TypeError, ValueError) as error:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
         problems = [f"malformed doc ({type(error).__name__}: {error})"]
     return doc, problems
 
@@ -261,8 +301,25 @@ def _positive_pair(values: Any, integers: bool) -> bool:
     return all(n is not None and n > 0 for n in numbers)
 
 
+def _field_type_problems(doc: Mapping, family: str) -> list[str]:
+    """Fields of the wrong JSON type that later steps would index or hash: named before they are used."""
+    problems = []
+    profile = doc.get("biometric_profile")
+    if family != DETECTION and profile is not None:
+        # A T/L profile may also be a list of ellipses (the loader names their count).
+        shapes = (Mapping, list, tuple) if family == TUMOR_LESION else (Mapping,)
+        if not isinstance(profile, shapes):
+            problems.append(f"field biometric_profile is {profile!r}; expected a JSON object")
+        elif family == ANGLE_DISTANCE and not isinstance(profile.get("metric_key"), (str, type(None))):
+            problems.append(f"field biometric_profile.metric_key is {profile['metric_key']!r}; expected a string")
+    if doc.get("label") is not None and whole_number(doc["label"]) is None:
+        problems.append(f"field label is {doc['label']!r}; expected a whole number")
+    return problems
+
+
 def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata, protocol: Protocol) -> list[str]:
     problems = [f"missing field {field}" for field in REQUIRED_FIELDS if doc.get(field) is None]
+    problems += _field_type_problems(doc, family)
     if problems:
         return problems
     doc.update(to_list_shape(doc, family))
@@ -304,7 +361,7 @@ def _normalize(doc: dict, family: str, root: Path, metadata: _Metadata, protocol
     doc["family"] = family
     doc["plane"] = plane_of_slice_dim(slice_dim)
     doc["taskID"] = _text(doc.get("taskID"))
-    doc["label"] = _int_or_none(doc.get("label"))
+    doc["label"] = whole_number(doc.get("label"))
     item = doc["label"] if family != ANGLE_DISTANCE else (doc.get("biometric_profile") or {}).get("metric_key")
     # Unique per question within a family: two tasks of a dataset may label one slice alike.
     doc["doc_key"] = f"{doc['dataset_name']}/{doc['taskID']}/{doc['image_file']}#{slice_dim}:{slice_idx}/{item}"
@@ -379,7 +436,10 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
     if root is None:
         root = sample_dir()
         announce_source(f"the bundled sample benchmark in {root} ({DATA_DIR_ENV} is not set)")
-        rows = list(sample_rows) if sample_rows is not None else read_jsonl(docs_file(root, family))
+        if sample_rows is not None:
+            rows, errors = list(enumerate(sample_rows, start=1)), []
+        else:
+            rows, errors = read_jsonl_lines(docs_file(root, family))
     else:
         announce_source(f"{DATA_DIR_ENV}={root}")
         if not docs_file(root, family).is_file():
@@ -388,22 +448,27 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
                 f"holding {', '.join(docs_file(root, f).name for f in FAMILIES)} and their volumes: build one "
                 "with `medvision-tasks prepare`, or unset it to run on the bundled sample"
             )
-        rows = _rows_of(docs_file(root, family))
+        rows, errors = _rows_of(docs_file(root, family))
     source = docs_file(root, family)
     metadata = _Metadata(root / METADATA_FILE)
 
-    docs, errors = [], []
+    docs, errors = [], list(errors)
     volume_exists: dict[str, bool] = {}  # thousands of docs share a volume
-    for line_number, row in enumerate(rows, start=1):
+    line_of_key: dict[str, int] = {}
+    for line_number, row in rows:
         if plane is not None and plane_of(row) not in (None, plane):
             continue  # a missing or invalid slice_dim is reported by normalize_doc below
         doc, problems = normalize_doc(row, family, root, metadata, protocol)
+        if not problems and doc["doc_key"] in line_of_key:
+            # The same question twice would be scored twice (its error counted double in every mean).
+            problems.append(f"duplicate of the doc on line {line_of_key[doc['doc_key']]} (the same doc_key)")
         if not problems and not _volume_exists(doc["image_path"], volume_exists):
             problems.append(f"volume not found: {doc['image_path']}")
         if problems:
-            name = doc.get("doc_key") or f"doc #{line_number}"
-            errors.append(f"{source} {name}: " + "; ".join(problems))
+            name = doc.get("doc_key") or "doc"
+            errors.append(f"{source}:{line_number} {name}: " + "; ".join(problems))
             continue
+        line_of_key[doc["doc_key"]] = line_number
         docs.append(doc)
     if errors:
         shown = "\n  ".join(errors[:MAX_ERRORS_SHOWN])

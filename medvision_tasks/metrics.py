@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medvision_tasks.families import ALL_METRICS
+from medvision_tasks.families import ALL_METRICS, get_family
 from medvision_tasks.record import BOX_SCORES, DocRecord
 
 LOWER_IS_BETTER = frozenset({"mae", "mre"})
@@ -105,14 +105,17 @@ def box_scores_of_many(predictions: Sequence[Sequence[float]] | np.ndarray, targ
         raise ValueError(f"predicted boxes must have shape (K, 4), got {boxes.shape}")
     px0, py0, px1, py1 = boxes.T
     valid = (px1 > px0) & (py1 > py0)
-    pred_area = np.where(valid, (px1 - px0) * (py1 - py0), 0.0)
+    with np.errstate(over="ignore"):  # corners near 1e308: an infinite area, which scores 0
+        pred_area = np.where(valid, (px1 - px0) * (py1 - py0), 0.0)
     target_area = (tx1 - tx0) * (ty1 - ty0)
     overlap_x = np.maximum(0.0, np.minimum(px1, tx1) - np.maximum(px0, tx0))
     overlap_y = np.maximum(0.0, np.minimum(py1, ty1) - np.maximum(py0, ty0))
     inter = np.where(valid, overlap_x * overlap_y, 0.0)
     # The target's area is positive, so no denominator can be 0; an invalid row's own area is never divided by.
+    # A box whose area underflows to 0 (sides near 5e-324) overlaps nothing either: precision 0, not 0/0.
+    has_area = pred_area > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(valid, inter / np.where(valid, pred_area, 1.0), 0.0)
+        precision = np.where(has_area, inter / np.where(has_area, pred_area, 1.0), 0.0)
     return {
         "iou": inter / (pred_area + target_area - inter),
         "f1": 2.0 * inter / (pred_area + target_area),
@@ -209,7 +212,29 @@ def mean_of_doc_values(values: Sequence[float | None], where: str = "per-doc val
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"{where} #{index}: expected a finite number or null, got {value!r}")
         kept.append(float(value))
-    return float(np.mean(kept)) if kept else float("nan")
+    if not kept:
+        return float("nan")
+    with np.errstate(over="ignore"):
+        mean = float(np.mean(kept))
+    if not math.isfinite(mean):
+        # Finite values whose sum overflows (errors near 1e308): scaled to [-1, 1], their mean is finite.
+        scale = max(abs(value) for value in kept)
+        mean = scale * float(np.mean(np.asarray(kept) / scale))
+    return mean
+
+
+def has_finite_values(record: DocRecord) -> bool:
+    """Whether every metric of the record's family has a finite doc value (or none, for a failure's error).
+
+    A parsed answer can hold finite numbers whose error or percentage overflows a float (an
+    answer near 1e308); the scorer makes such an answer a failure, so no non-finite number
+    reaches a record or an aggregate.
+    """
+    for metric in get_family(record.family).metrics:
+        value = doc_value(record, metric)
+        if value is not None and not math.isfinite(value):
+            return False
+    return True
 
 
 def aggregate(records: Sequence[DocRecord], metric: str) -> float:

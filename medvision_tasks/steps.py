@@ -47,6 +47,7 @@ is ``malformed``; neither is an error, and the analysis records what it could co
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -74,8 +75,11 @@ STEP_OK = "ok"
 STEP_MISSING = "missing"
 STEP_MALFORMED = "malformed"
 
-_STEP_ANSWER = re.compile(r"<step-(\d+)-answer>(.*?)</step-\1-answer>", re.DOTALL)
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_STEP_OPEN = re.compile(r"<step-(\d+)-answer>")
+_STEP_CLOSE = re.compile(r"</step-(\d+)-answer>")
+# Atomic: a number never gives back digits (what follows it is never a digit), so a long run of digits
+# that is not a pair fails in one pass instead of trying every split of it (cubic time).
+_NUMBER = r"(?>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 _PAIR = re.compile(rf"[(\[]\s*({_NUMBER})\s*,\s*({_NUMBER})\s*[)\]]")
 
 
@@ -158,6 +162,32 @@ def measure(points: Sequence[Point], metric_type: str, frame: Frame) -> tuple[fl
     return (math.degrees(math.acos(cosine)),)
 
 
+def step_tags(response: str) -> list[tuple[str, str]]:
+    """Every ``<step-k-answer>...</step-k-answer>`` of a response, in order: ``(k as written, text)``.
+
+    What ``re.finditer(r"<step-(\\d+)-answer>(.*?)</step-\\1-answer>", response, re.DOTALL)`` finds
+    (a tag closes with the same digits; tags inside a matched one are skipped; an unclosed tag is
+    passed over), in O(n log n): the closing tags are indexed once by number, and each opening tag
+    looks up the first closing tag after it. The regex rescans to the end for every unclosed tag.
+    """
+    closings: dict[str, list[int]] = {}
+    for match in _STEP_CLOSE.finditer(response):
+        closings.setdefault(match.group(1), []).append(match.start())
+    tags, resume = [], 0
+    for match in _STEP_OPEN.finditer(response):
+        if match.start() < resume:
+            continue
+        number = match.group(1)
+        starts = closings.get(number, ())
+        index = bisect.bisect_left(starts, match.end())
+        if index == len(starts):
+            continue
+        end = starts[index]
+        tags.append((number, response[match.end() : end]))
+        resume = end + len(f"</step-{number}-answer>")
+    return tags
+
+
 def read_steps(response: str | None, metric_type: str) -> tuple[tuple[str, ...], tuple[Point, ...] | None]:
     """The points of a CoT answer's ``<step-k-answer>`` tags; never raises on the response.
 
@@ -171,8 +201,8 @@ def read_steps(response: str | None, metric_type: str) -> tuple[tuple[str, ...],
     expected = _step_points(metric_type)
     found: dict[int, str] = {}
     if isinstance(response, str):
-        for match in _STEP_ANSWER.finditer(response):
-            found.setdefault(int(match.group(1)), match.group(2))
+        for number, text in step_tags(response):
+            found.setdefault(int(number), text)
     status, points = [], []
     for step, count in enumerate(expected, start=1):
         if step not in found:

@@ -28,7 +28,15 @@ from medvision_tasks import messages, metrics
 from medvision_tasks.docs_cache import load_dataset
 from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, sample_dir
 from medvision_tasks.environment import score_relevant_versions
-from medvision_tasks.families import ALL_METRICS, ANGLE_DISTANCE, DETECTION, FAMILIES, METRIC_UNITS, get_family
+from medvision_tasks.families import (
+    ALL_METRICS,
+    ANGLE_DISTANCE,
+    DETECTION,
+    FAMILIES,
+    METRIC_UNITS,
+    Family,
+    get_family,
+)
 from medvision_tasks.ledger import LEDGER, Stated
 from medvision_tasks.parsing import parse_answer
 from medvision_tasks.prompts import SYSTEM_PROMPT, SeenImage, coordinates_prompt, doc_prompt
@@ -36,7 +44,7 @@ from medvision_tasks.protocols import ANSWER_TAG, Protocol, get_protocol, resolv
 from medvision_tasks.record import BOX_SCORES, RECORD_KEY, DocRecord
 from medvision_tasks.rendering import normalization_for, render_slice
 from medvision_tasks.spacing import resolve_policy, stated_pixel_size
-from medvision_tasks.steps import Frame, analyse, measure, read_coordinates, read_steps, true_points
+from medvision_tasks.steps import Frame, StepAnalysis, analyse, measure, read_coordinates, read_steps, true_points
 from medvision_tasks.variants import COORDINATES_PROMPT, PLAIN, VARIANTS, Variant, get_variant
 from medvision_tasks.volumes import SliceStore, VolumeReadError
 
@@ -214,6 +222,8 @@ def _read_answer(doc: Mapping, response: str | None, variant: Variant, protocol:
         frame = _frame(doc, stated)
         points = read_coordinates(response, metric_type)
         prediction = None if points is None else measure(points, metric_type, frame)
+        if prediction is not None and not all(math.isfinite(value) for value in prediction):
+            prediction = None  # points near 1e308 measure beyond floats: a failure
         steps = analyse(points, true_points(doc, metric_type), None, doc["target"], metric_type, frame)
         return (None if prediction is None else list(prediction)), steps
     prediction = parse_answer(
@@ -249,19 +259,38 @@ def score_response(doc: Mapping, response: str | None, *, variant: Variant | str
     """
     variant = get_variant(variant) if isinstance(variant, str) else variant
     family = get_family(doc["family"])
-    profile = doc.get("biometric_profile") or {}
     stated = LEDGER.stated(family.name, doc["doc_key"])
     protocol = _protocol_of(stated)
     prediction, steps = _read_answer(doc, response, variant, protocol, stated)
-    if family.name == DETECTION:
+    record = _record(doc, family, variant, protocol, stated, prediction, steps)
+    if record.parsed and not metrics.has_finite_values(record):
+        # An answer whose errors or percentages overflow a float (numbers near 1e308) is a failure.
+        record = _record(doc, family, variant, protocol, stated, None, steps)
+    return record
+
+
+def _scores(doc: Mapping, family_name: str, prediction: list[float] | None) -> dict[str, float | None]:
+    """The record's per-doc scores of a prediction (None: the scores of a failure)."""
+    if family_name == DETECTION:
         box = metrics.box_scores(prediction, doc["target"]) if prediction is not None else {}
-        scores = {name: float(box.get(name, 0.0)) for name in BOX_SCORES}
+        scores: dict[str, float | None] = {name: float(box.get(name, 0.0)) for name in BOX_SCORES}
         scores["box_area_fraction"] = doc.get("box_area_fraction")
-    else:
-        errors = metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
-        if not all(error is not None and math.isfinite(error) for error in errors):
-            prediction, errors = None, (None, None)
-        scores = {"abs_error": errors[0], "rel_error": errors[1]}
+        return scores
+    errors = metrics.measurement_errors(prediction, doc["target"]) if prediction is not None else (None, None)
+    return {"abs_error": errors[0], "rel_error": errors[1]}
+
+
+def _record(
+    doc: Mapping,
+    family: Family,
+    variant: Variant,
+    protocol: Protocol,
+    stated: Stated,
+    prediction: list[float] | None,
+    steps: StepAnalysis | None,
+) -> DocRecord:
+    """The record of a doc's answer read as ``prediction`` (None: a failure)."""
+    profile = doc.get("biometric_profile") or {}
     return DocRecord(
         doc_key=doc["doc_key"],
         dataset=doc["dataset_name"],
@@ -286,7 +315,7 @@ def score_response(doc: Mapping, response: str | None, *, variant: Variant | str
         upstream_task=doc.get("upstream_task"),
         variant=variant.name,
         steps=steps,
-        **scores,
+        **_scores(doc, family.name, prediction),
     )
 
 

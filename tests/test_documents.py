@@ -58,7 +58,7 @@ def test_every_bad_doc_is_named_with_its_problem(data_root):
     message = str(raised.value)
     assert "3 MedVision doc(s) cannot be evaluated" in message
     assert (
-        "tl.jsonl Phantom/01/volumes/phantom.nii.gz#2:8/2: biometric_profile.metric_value_minor_axis = 0.0" in message
+        "tl.jsonl:1 Phantom/01/volumes/phantom.nii.gz#2:8/2: biometric_profile.metric_value_minor_axis = 0.0" in message
     )
     assert "#2:9/2: missing field label_name" in message
     assert "volume not found: " + str(data_root / "volumes/missing.nii.gz") in message
@@ -117,7 +117,11 @@ def test_slice_dim_written_as_float_or_text_selects_the_right_plane(data_root):
         ("detection", lambda d: d.update(pixel_size=[0.5, 0.0]), "pixel_size [0.5, 0.0] must be two positive"),
         ("detection", lambda d: d.update(image_size_2d=[40]), "image_size_2d [40]"),
         ("tl", lambda d: d["biometric_profile"].update(metric_unit="inch"), "cannot build its prompt"),
-        ("tl", lambda d: d["biometric_profile"].update(metric_value_major_axis="big"), "malformed doc (ValueError"),
+        (
+            "tl",
+            lambda d: d["biometric_profile"].update(metric_value_major_axis="big"),
+            "metric_value_major_axis is 'big'; expected a number",
+        ),
         ("ad", lambda d: d.update(landmark_names=["A", "B", "C"]), "an angle needs 4 landmark_names"),
     ],
 )

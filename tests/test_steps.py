@@ -270,5 +270,5 @@ def test_a_malformed_landmark_points_field_names_the_doc(tmp_path, monkeypatch):
 
     rows = {"tl": [_with_points(tl_doc(2, 8, 12.0, 6.0), [[10, 5], [10, 20]])]}
     monkeypatch.setenv("MEDVISION_DATA_DIR", str(write_data_dir(tmp_path, rows)))
-    with pytest.raises(MedVisionDataError, match=r"tl\.jsonl Phantom/01/.*landmark_points .* must be 4 \[row, col\]"):
+    with pytest.raises(MedVisionDataError, match=r"tl\.jsonl:1 Phantom/01/.*landmark_points .* must be 4 \[row, col\]"):
         load_documents("tl", None)

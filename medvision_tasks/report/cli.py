@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from medvision_tasks import messages
+from medvision_tasks.report import files
 from medvision_tasks.report.build import (
     RUN_COLUMNS,
     Report,
@@ -23,7 +24,7 @@ from medvision_tasks.report.build import (
 )
 from medvision_tasks.report.paper import RANDOM_BOX_DRAWS
 from medvision_tasks.report.runs import ReportInputError, read_runs
-from medvision_tasks.report.tables import tables_to_csv, to_csv, to_markdown
+from medvision_tasks.report.tables import escape_markdown, tables_to_csv, to_csv, to_markdown
 from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE
 
 PROG = "medvision-tasks report"
@@ -94,7 +95,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def _markdown_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+        return "| " + " | ".join(escape_markdown(str(c)) for c in cells) + " |"
 
     return "\n".join([line(head), line(["---"] * len(head)), *(line(row) for row in rows)]) + "\n"
 
@@ -127,15 +128,13 @@ def write_report(args: argparse.Namespace) -> list[Path]:
     written: list[Path] = []
     for table in report.tables:
         for suffix, text in ((".md", to_markdown(table)), (".csv", to_csv(table))):
-            path = tables_dir / f"{table.key}{suffix}"
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
+            written.append(files.write_text(tables_dir / f"{table.key}{suffix}", text))
     all_csv = out / "tables.csv"
-    all_csv.write_text(tables_to_csv(report.tables), encoding="utf-8")
+    files.write_text(all_csv, tables_to_csv(report.tables))
     markdown = out / "report.md"
-    markdown.write_text(
+    files.write_text(
+        markdown,
         "# MedVision leaderboard report\n\n" + runs_markdown(report) + "\n".join(to_markdown(t) for t in report.tables),
-        encoding="utf-8",
     )
     written += [all_csv, markdown]
     figures = []

@@ -20,6 +20,7 @@ from medvision_tasks.chance import (
     TL_MAJOR_RANGE_MM,
     TL_MINOR_FRACTION_RANGE,
 )
+from medvision_tasks.report import files
 from medvision_tasks.report.build import RUN_COLUMNS, Report, runs_overview, versions_overview
 from medvision_tasks.report.tables import SOURCE_BASELINE, SOURCE_PAPER, Cell, Column, Table, format_value
 from medvision_tasks.report.upstream_labels import MINIMUM_GROUP_SIZE
@@ -289,6 +290,4 @@ medvision-tasks {_e(__version__)}; seed {report.options.seed}, {report.options.n
 {body}
 </body></html>
 """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return files.write_text(path, page)

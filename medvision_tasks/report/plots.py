@@ -42,6 +42,7 @@ from matplotlib.ticker import FuncFormatter
 
 from medvision_tasks.families import DETECTION, FAMILIES
 from medvision_tasks.record import DocRecord
+from medvision_tasks.report import files
 from medvision_tasks.report.build import Report
 from medvision_tasks.report.diagnosis import QUESTIONS, split_of
 from medvision_tasks.report.grouping import System
@@ -479,13 +480,22 @@ def error_split_figure(systems: Mapping[System, Mapping[str, list[DocRecord]]]) 
 
 
 def _save(drawn: Drawn, title: str, path: Path) -> FigureFile:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    drawn.figure.savefig(path, dpi=DPI, bbox_inches="tight")
+    with files.replacing(path) as partial:
+        drawn.figure.savefig(partial, dpi=DPI, bbox_inches="tight")
     return FigureFile(title, path, drawn.notes)
 
 
 def draw_all(report: Report, out_dir: Path) -> list[FigureFile]:
-    """Every figure of the report, saved as PNG in ``out_dir``, in report order."""
+    """Every figure of the report, saved as PNG in ``out_dir``, in report order.
+
+    Labels come from data: a ``$`` in one must print as a dollar sign, not start matplotlib's
+    mathtext (``$\\frac{a}{$`` made the plots raise), so mathtext is off while drawing.
+    """
+    with mpl.rc_context({"text.parse_math": False}):
+        return _draw_all(report, out_dir)
+
+
+def _draw_all(report: Report, out_dir: Path) -> list[FigureFile]:
     figures: list[FigureFile] = []
     per_label = {t.key: t for t in report.per_label}
     specs = [

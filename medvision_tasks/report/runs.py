@@ -23,6 +23,7 @@ every ``*_results.json`` below it is read.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -148,6 +149,8 @@ def _load_json(path: Path) -> dict:
             data = json.load(handle)
     except json.JSONDecodeError as error:
         raise ReportInputError(f"{path}: not valid JSON ({error})") from error
+    except UnicodeDecodeError as error:
+        raise ReportInputError(f"{path}: not UTF-8 (byte at offset {error.start})") from error
     except OSError as error:
         raise ReportInputError(f"{path}: cannot be read ({error})") from error
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
@@ -155,13 +158,18 @@ def _load_json(path: Path) -> dict:
     return data
 
 
-def _reported_metrics(values: Mapping[str, Any]) -> dict[str, float]:
-    """Metric -> value of one task entry; the ``none`` filter wins over others."""
+def _reported_metrics(values: Mapping[str, Any], where: str) -> dict[str, float]:
+    """Metric -> value of one task entry; the ``none`` filter wins over others.
+
+    A key without a filter suffix (``"mae"``, as other tools write it) is read as the ``none``
+    filter's. An infinite value (lmms-eval writes ``Infinity`` for an overflowed mean) is an error
+    naming ``where``: no table may show it.
+    """
     reported: dict[str, float] = {}
     for key, value in values.items():
-        if "," not in key or "_stderr" in key:
+        if "_stderr" in key:
             continue
-        metric, filter_key = key.rsplit(",", 1)
+        metric, filter_key = key.rsplit(",", 1) if "," in key else (key, "none")
         if metric not in ALL_METRICS:
             continue
         if metric in reported and filter_key != "none":
@@ -169,6 +177,8 @@ def _reported_metrics(values: Mapping[str, Any]) -> dict[str, float]:
         if value is None or isinstance(value, str):
             # lmms-eval writes "N/A" for a metric it could not compute.
             reported[metric] = float("nan")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or math.isinf(value):
+            raise ReportInputError(f"{where}: metric {key!r} is {value!r}, not a finite number")
         else:
             reported[metric] = float(value)
     return reported
@@ -284,6 +294,14 @@ class _Extras:
         self.per_metric |= per_metric
 
 
+class _NonFinite(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in a samples line (JSON has no such numbers; Python writes them)."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise _NonFinite(name)
+
+
 def _read_samples(path: Path, task: str, progress: tqdm) -> tuple[list[DocRecord], _Extras]:
     records = []
     extras = _Extras()
@@ -294,9 +312,15 @@ def _read_samples(path: Path, task: str, progress: tqdm) -> tuple[list[DocRecord
                 continue
             where = f"{path}:{line_number}"
             try:
-                line_data = json.loads(raw)
+                line_data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+            except UnicodeDecodeError as error:
+                raise ReportInputError(
+                    f"{where}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})"
+                ) from None
             except json.JSONDecodeError as error:
                 raise ReportInputError(f"{where}: not valid JSON ({error})") from error
+            except _NonFinite as error:
+                raise ReportInputError(f"{where}: holds {error}, not a number a record may hold") from None
             record, data, per_metric = _record_of_line(line_data, where)
             records.append(record)
             extras.add(data, per_metric)
@@ -340,7 +364,7 @@ def read_runs(run_dirs: Iterable[str | Path], *, progress: bool | None = None) -
                 tasks_seen.append(task)
                 if not task.startswith(TASK_PREFIX) or _is_group(data, task) or not isinstance(values, Mapping):
                     continue
-                reported = _reported_metrics(values)
+                reported = _reported_metrics(values, f"{results_path}: task {task}")
                 if not reported:
                     continue
                 samples = _samples_path(results_path, task)

@@ -25,6 +25,7 @@ label columns.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import math
 from collections.abc import Sequence
@@ -226,8 +227,26 @@ def cell_text(cell: Cell | None, column: Column, *, with_ci: bool = True) -> str
     return text + cell.note
 
 
-def _escape_md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def escape_markdown(text: str) -> str:
+    """Data text (labels, names) as one Markdown table cell: ``|`` escaped, HTML markup shown as text, one line."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A CSV cell a spreadsheet will not run: text starting with ``= + - @`` (a formula) gets a leading ``'``.
+
+    Numbers stay numbers (``-3.5`` is a value, not a formula).
+    """
+    if not text.startswith(_FORMULA_STARTS):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
 
 
 def header_labels(table: Table) -> list[str]:
@@ -245,7 +264,7 @@ def to_markdown(table: Table, *, with_ci: bool = True) -> str:
         lines += ["_No data for this table in the runs given._", ""]
         return "\n".join(lines)
     headers = [name.capitalize() for name in table.label_columns] + header_labels(table)
-    lines.append("| " + " | ".join(_escape_md(h) for h in headers) + " |")
+    lines.append("| " + " | ".join(escape_markdown(h) for h in headers) + " |")
     align = ["---"] * len(table.label_columns) + ["---:"] * len(table.columns)
     lines.append("| " + " | ".join(align) + " |")
     for row in table.rows:
@@ -253,10 +272,10 @@ def to_markdown(table: Table, *, with_ci: bool = True) -> str:
         if row.source == SOURCE_PAPER and labels:
             labels[0] = f"_{labels[0]}_ (paper)"
         values = [cell_text(row.cells.get(column.key), column, with_ci=with_ci) for column in table.columns]
-        lines.append("| " + " | ".join(_escape_md(v) for v in labels + values) + " |")
+        lines.append("| " + " | ".join(escape_markdown(v) for v in labels + values) + " |")
     if table.notes:
         lines.append("")
-        lines += [f"- {note}" for note in table.notes]
+        lines += [f"- {escape_markdown(note)}" for note in table.notes]
     lines.append("")
     return "\n".join(lines)
 
@@ -291,7 +310,7 @@ def csv_rows(table: Table) -> list[dict[str, str]]:
                     "source": row.source,
                 }
             )
-            out.append(line)
+            out.append({name: csv_cell(text) for name, text in line.items()})
     return out
 
 
