@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import datasets
 from PIL import Image
 
 from medvision_tasks import messages, metrics
 from medvision_tasks.docs_cache import load_dataset
-from medvision_tasks.documents import MedVisionDataError, data_dir, docs_file, env_flag, sample_dir
+from medvision_tasks.documents import DATA_DIR_ENV, MedVisionDataError, data_dir, docs_file, env_flag, sample_dir
 from medvision_tasks.environment import score_relevant_versions
 from medvision_tasks.families import (
     ALL_METRICS,
@@ -40,10 +42,10 @@ from medvision_tasks.families import (
 from medvision_tasks.ledger import LEDGER, Stated
 from medvision_tasks.parsing import parse_answer
 from medvision_tasks.prompts import SYSTEM_PROMPT, SeenImage, coordinates_prompt, doc_prompt
-from medvision_tasks.protocols import ANSWER_TAG, Protocol, get_protocol, resolve_protocol
+from medvision_tasks.protocols import ANSWER_TAG, PROTOCOL_ENV, Protocol, get_protocol, resolve_protocol
 from medvision_tasks.record import BOX_SCORES, RECORD_KEY, DocRecord
 from medvision_tasks.rendering import normalization_for, render_slice
-from medvision_tasks.spacing import resolve_policy, stated_pixel_size
+from medvision_tasks.spacing import POLICY_ENV_VAR, resolve_policy, stated_pixel_size
 from medvision_tasks.steps import Frame, StepAnalysis, analyse, measure, read_coordinates, read_steps, true_points
 from medvision_tasks.variants import COORDINATES_PROMPT, PLAIN, VARIANTS, Variant, get_variant
 from medvision_tasks.volumes import SliceStore, VolumeReadError
@@ -201,6 +203,39 @@ def _messages_hook(variant: Variant) -> Callable[..., list[dict]]:
     return doc_to_messages
 
 
+class _KeyedBySettings:
+    """A hook whose printed form names the run's settings that change what a doc's image shows.
+
+    lmms-eval's ``--use_cache`` keys a stored answer by the prompt, the model's arguments and the
+    task's config as printed, never by the image. The image policy, the protocol and the data
+    directory come from the environment, so an answer stored under one of them would come back
+    under another. One hook of every task prints them (:func:`run_settings`), which puts them in
+    the task's part of the key.
+    """
+
+    def __init__(self, hook: Callable) -> None:
+        self._hook = hook
+        functools.update_wrapper(self, hook)
+
+    def __call__(self, *args, **kwargs):
+        return self._hook(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<medvision hook {self._hook.__name__} under {run_settings()}>"
+
+    __str__ = __repr__
+
+
+def run_settings() -> dict[str, str]:
+    """The environment settings that change a doc's image, prompt or target (unset ones omitted)."""
+    names = (PROTOCOL_ENV, POLICY_ENV_VAR, DATA_DIR_ENV, SYSTEM_PROMPT_ENV)
+    settings = {name: os.environ[name].strip() for name in names if os.environ.get(name, "").strip()}
+    if DATA_DIR_ENV in settings:
+        settings[DATA_DIR_ENV] = str(Path(settings[DATA_DIR_ENV]).expanduser().resolve())
+    return settings
+
+
+@_KeyedBySettings
 def medvision_doc_to_target(doc: Mapping) -> str:
     """The target values, comma separated (a relative box, two axes in mm, or one value)."""
     return ", ".join(f"{value:.4f}" for value in doc["target"])
