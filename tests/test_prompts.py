@@ -233,6 +233,22 @@ def test_the_trailing_space_before_follow_is_kept():
     )
 
 
+def test_published_plain_tumor_lesion_empty_description():
+    # image_prompt = "" for an empty description: no colon after "image".
+    expected = (
+        "Task:\nGiven the input medical image, estimate the major and minor axis lengths of the ellipse enclosing "
+        "the tumor, in mm.\nAdditional information:\n"
+        + SIZE_LINE
+        + PIXEL_MM
+        + "Format requirement:\n"
+        + GENERAL
+        + "The answer should be two decimal numbers separated by a comma. The first is the major axis length, and the "
+        "second is the minor axis length."
+    )
+    assert tumor_lesion_prompt("tumor", "", seen=SEEN, cot=False, protocol=PUBLISHED) == expected
+    assert tumor_lesion_prompt("tumor", None, seen=SEEN, cot=False, protocol=PUBLISHED) == expected
+
+
 def test_card_units_tumor_lesion():
     expected = (
         "Task:\nGiven the input medical image: abdominal CT scan, estimate the major and minor axis lengths of "
@@ -333,6 +349,70 @@ def test_published_plain_unnamed_angle():
     assert biometrics_prompt("angle", "", lines, XRAY, seen=SEEN, cot=False, protocol=PUBLISHED) == expected
 
 
+def test_published_plain_unnamed_distance():
+    expected = (
+        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the distance between 2 "
+        "landmark points in millimeters: (landmark 1) sella, (landmark 2) nasion.\nAdditional information:\n"
+        + SIZE_LINE
+        + PIXEL_MM
+        + "Format requirement:\n"
+        + SINGLE_TAGGED
+    )
+    got = biometrics_prompt("distance", "", ["sella", "nasion"], XRAY, seen=SEEN, cot=False, protocol=PUBLISHED)
+    assert got == expected
+
+
+def test_published_plain_named_angle():
+    expected = (
+        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the angle of ANB in "
+        "degree, which is the angle between 2 lines: (line 1) the line connecting nasion and subspinale, (line 2) "
+        "the line connecting nasion and supramentale.\nAdditional information:\n"
+        + SIZE_LINE
+        + PIXEL_MM
+        + "Format requirement:\n"
+        + SINGLE_TAGGED
+    )
+    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
+    assert biometrics_prompt("angle", "ANB", lines, XRAY, seen=SEEN, cot=False, protocol=PUBLISHED) == expected
+
+
+def test_published_cot_named_distance():
+    expected = (
+        "Task:\nGiven the input medical image: fetal brain MRI, estimate the distance of brain biparietal diameter "
+        "in millimeters, which is the distance between 2 landmark points: (landmark 1) right parietal eminence, "
+        "(landmark 2) left parietal eminence.\nAdditional information:\n"
+        + SIZE_LINE
+        + PIXEL_MM
+        + "Format requirement:\n"
+        + SINGLE_COT
+        + "\nReasoning steps:\n"
+        + DISTANCE_STEPS
+        + FOLLOW
+    )
+    names = ["right parietal eminence", "left parietal eminence"]
+    got = biometrics_prompt(
+        "distance", "brain biparietal diameter", names, "fetal brain MRI", seen=SEEN, cot=True, protocol=PUBLISHED
+    )
+    assert got == expected
+
+
+def test_published_cot_unnamed_angle():
+    expected = (
+        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the angle between 2 "
+        "lines in degree: (line 1) the line connecting nasion and subspinale, (line 2) the line connecting nasion "
+        "and supramentale.\nAdditional information:\n"
+        + SIZE_LINE
+        + PIXEL_MM
+        + "Format requirement:\n"
+        + SINGLE_COT
+        + "\nReasoning steps:\n"
+        + ANGLE_STEPS
+        + FOLLOW
+    )
+    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
+    assert biometrics_prompt("angle", "", lines, XRAY, seen=SEEN, cot=True, protocol=PUBLISHED) == expected
+
+
 def test_published_cot_unnamed_distance():
     expected = (
         "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the distance between 2 "
@@ -405,10 +485,7 @@ def test_coordinates_tumor_lesion():
         "Task:\n"
         f"Given the input medical image: {CT}, locate the endpoints of the major and minor axes of the ellipse "
         "enclosing the liver tumor.\n"
-        "Additional information:\n"
-        "The image size is 504 pixels (width) x 400 pixels (height).\n"
-        "The pixel size for this image is 0.700 mm (width) x 0.812 mm (height).\n"
-        "Format requirement:\n"
+        "Additional information:\n" + SIZE_LINE + PIXEL_MM + "Format requirement:\n"
         "The final answer must be enclosed within <answer> </answer> tags. The answer should be eight decimal numbers "
         "separated by commas without any units or additional text: x1, y1, x2, y2, the two endpoints of the major "
         "axis (the longest diameter), then x3, y3, x4, y4, the two endpoints of the minor axis (the shortest "
@@ -430,10 +507,7 @@ def test_coordinates_named_distance_and_unnamed_angle():
         "Task:\n"
         "Given the input medical image, locate the 2 landmark points of the distance of AC-PC: (landmark 1) anterior "
         "commissure (AC), (landmark 2) posterior commissure (PC).\n"
-        "Additional information:\n"
-        "The image size is 504 pixels (width) x 400 pixels (height).\n"
-        "The pixel size for this image is 0.700 mm (width) x 0.812 mm (height).\n"
-        "Format requirement:\n"
+        "Additional information:\n" + SIZE_LINE + PIXEL_MM + "Format requirement:\n"
         "The final answer must be enclosed within <answer> </answer> tags. The answer should be four decimal numbers "
         "separated by commas without any units or additional text: x1, y1, the coordinates of landmark 1, then x2, "
         "y2, the coordinates of landmark 2. " + COORDINATE_TAIL
@@ -450,10 +524,7 @@ def test_coordinates_named_distance_and_unnamed_angle():
         "Task:\n"
         f"Given the input medical image: {XRAY}, locate the endpoints of the 2 lines: (line 1) the line connecting "
         "nasion and subspinale, (line 2) the line connecting nasion and supramentale.\n"
-        "Additional information:\n"
-        "The image size is 504 pixels (width) x 400 pixels (height).\n"
-        "The pixel size for this image is 0.700 mm (width) x 0.812 mm (height).\n"
-        "Format requirement:\n"
+        "Additional information:\n" + SIZE_LINE + PIXEL_MM + "Format requirement:\n"
         "The final answer must be enclosed within <answer> </answer> tags. The answer should be eight decimal numbers "
         "separated by commas without any units or additional text: x1, y1, x2, y2, the two endpoints of line 1, "
         "then x3, y3, x4, y4, the two endpoints of line 2. " + COORDINATE_TAIL

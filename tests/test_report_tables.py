@@ -86,7 +86,10 @@ def test_min_group_docs_zero_uses_every_region_and_says_it_is_not_the_papers_rul
     assert any("not the paper's aggregation" in note for note in t2.notes)
 
 
-def test_table3_and_table4_pool_docs_per_subtask(report):
+def test_table3_and_table4_subtasks_of_one_label_group_give_that_groups_means(report):
+    # Each sub-task here holds one label group (T/L: kidney tumor; each A/D sub-task one measurement
+    # type of one dataset), so its group-weighted mean (the paper's rule) is that group's mean over its
+    # parsed docs; where the two rules differ is tested in tests/test_report_paper.py.
     t3 = table(report, "table3_tumor_lesion_size")
     assert values(row(t3, model="alpha · plain"), "all") == pytest.approx(
         {"mae": 4.0, "mre": 11.0, "sr": 75.0, "mre<0.1": 50.0}

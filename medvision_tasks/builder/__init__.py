@@ -14,7 +14,8 @@ One module per job, in the order a build runs:
   prepared volume, as pure functions returning :class:`~.results.FamilyDocs` (docs and skips);
 - :mod:`.case`: one case start to finish, returning its :class:`~.results.CaseResult`;
 - :mod:`.results`: skips and their reasons, a family's docs, a case's result;
-- :mod:`.importer`: docs already in the public MedVision layout;
+- :mod:`.importer`: docs already in the public MedVision layout; :mod:`.plan_names`: the names they
+  lack, from the public plans;
 - :mod:`.upstream_tasks`, :mod:`.plan_reader`, :mod:`.public_docs`, :mod:`.public_plan`: the
   public MedVision data (``prepare --public``): task names and the paper's lists, streaming the
   benchmark plans, the public builder's docs and filters, one plan file's docs as a case result;

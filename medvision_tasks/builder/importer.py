@@ -3,7 +3,7 @@
 An ``imports:`` entry of a manifest names ``.jsonl``/``.json`` docs files (e.g. exported from the
 public dataset). Each doc's ``taskType`` picks its family (any spelling the family table accepts);
 the names its prompt needs come from the doc, else from the entry (``labels``,
-``measurements``); its volume is linked, copied or kept in place (``volumes``); its subject
+``measurements``), else from the public plans the entry names (``plans``, :mod:`.plan_names`); its volume is linked, copied or kept in place (``volumes``); its subject
 comes from ``subject_id``, else from its image file's name. What cannot be imported is skipped
 and counted, and messages name the docs file and the doc.
 """
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from medvision_tasks.builder.layout import IMPORTED_VOLUMES_DIR, slug
+from medvision_tasks.builder.plan_names import PlanNameError, PlanNames
 from medvision_tasks.builder.results import ALL_PLANES, Skip
 from medvision_tasks.builder.spec import ImportSpec
 from medvision_tasks.families import ANGLE_DISTANCE, family_of_task_type
@@ -67,6 +68,7 @@ class Importer:
         self.errors: list[str] = []
         self.files: set[str] = set()
         self._placed: dict[str, str] = {}
+        self.plan_names = PlanNames()
 
     def place(self, value: str, dataset: str, image_root: str, volumes: str) -> str | None:
         """Where a doc's file is once imported, or None when it does not exist.
@@ -145,6 +147,13 @@ class Importer:
         if missing:
             self._skip(family, f"missing field {missing[0]}")
             return None
+        if spec.plans:
+            try:
+                self.plan_names.fill(doc, family, spec)
+            except PlanNameError as error:
+                self._skip(family, "no names in the plans")
+                self.errors.append(f"{where}: {error}")
+                return None
         if family == ANGLE_DISTANCE:
             key = str(doc["biometric_profile"].get("metric_key"))
             name, landmark_names = measurements.get(key, (None, None))

@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from medvision_tasks.builder.public_plan import DATASETS_DIR
 from medvision_tasks.builder.spec import (
     DEFAULT_LANDMARK_TOLERANCE_MM,
     DEFAULT_PLANES,
@@ -112,6 +113,8 @@ IMPORT_KEYS = {
     "modality",
     "image_description",
     "subject_id_pattern",
+    "plans",
+    "plan_version",
 }
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 ALLOWED_IMAGE_DTYPES = ("uint8", "int8", "uint16", "int16", "int32", "float32")
@@ -482,7 +485,14 @@ def _import(entry: Any, base_dir: Path, ctx: _Context) -> ImportSpec:
                 raise ctx.error("subject_id_pattern needs exactly one (group)")
         except re.error as error:
             raise ctx.error(f"subject_id_pattern is not a regex: {error}") from None
+    plans = None
+    if entry.get("plans") is not None:
+        plans = _resolve(base_dir, entry["plans"], ctx, "plans")
+        if not (Path(plans) / DATASETS_DIR).is_dir():
+            raise ctx.error(f"plans: {plans} has no {DATASETS_DIR}/ folder (the public data's root is expected)")
     return ImportSpec(
+        plans=plans,
+        plan_version=_text(entry.get("plan_version"), ctx, "plan_version", required=False) or PAPER_PLAN_VERSION,
         docs=paths,
         image_root=image_root,
         volumes=volumes,

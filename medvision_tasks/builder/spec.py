@@ -155,6 +155,10 @@ class CaseSpec:
         return asdict(self)
 
 
+PAPER_PLAN_VERSION = "1.0.0"
+"""The public annotations the paper's tables were computed on."""
+
+
 @dataclass(frozen=True)
 class ImportSpec:
     """Docs in the public MedVision layout to bring in, with the names they lack.
@@ -174,6 +178,9 @@ class ImportSpec:
         image_description: filled in where a doc has none.
         subject_id_pattern: regex with one group applied to the image file name; the group is
             the subject id (default: the file name without ``.nii.gz``).
+        plans: the public data's root (holding ``Datasets/<dataset>/benchmark_plan_*``): names a
+            doc lacks and the entry does not give come from its task in the plans; None: not looked up.
+        plan_version: the plans' version (``benchmark_plan_<kind>_v<version>.json.gz``).
     """
 
     docs: tuple[str, ...]
@@ -187,10 +194,10 @@ class ImportSpec:
     modality: str = ""
     image_description: str = ""
     subject_id_pattern: str | None = None
+    plans: str | None = None
+    plan_version: str = PAPER_PLAN_VERSION
 
 
-PAPER_PLAN_VERSION = "1.0.0"
-"""The public annotations the paper's tables were computed on."""
 PAPER_DOCS_PER_TASK = 1000
 """The paper ran every upstream task with ``--limit 1000``: its first 1000 docs in builder order."""
 PAPER_MIN_AD_TARGET = 0.1

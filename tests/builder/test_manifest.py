@@ -122,3 +122,16 @@ def test_errors_name_the_manifest_and_the_entry(tmp_path: Path, manifest: dict, 
     with pytest.raises(ManifestError) as error:
         load_manifest(path)
     assert str(error.value).startswith(f"{path}: datasets[0]") and phrase in str(error.value)
+
+
+def test_an_import_entry_names_the_public_root_for_its_names(tmp_path: Path) -> None:
+    (tmp_path / "MedVision" / "Datasets").mkdir(parents=True)
+    path = write_manifest(tmp_path, {"imports": [{"docs": "export.jsonl", "plans": "MedVision"}]})
+    (spec,) = load_manifest(path).imports
+    assert (spec.plans, spec.plan_version) == (str(tmp_path / "MedVision"), "1.0.0")
+    path = write_manifest(tmp_path, {"imports": [{"docs": "export.jsonl", "plans": "elsewhere"}]})
+    with pytest.raises(ManifestError) as error:
+        load_manifest(path)
+    assert "imports[0]" in str(error.value) and f"plans: {tmp_path / 'elsewhere'} has no Datasets/ folder" in str(
+        error.value
+    )

@@ -19,7 +19,7 @@ import pytest
 from medvision_tasks.builder.cli import main
 from medvision_tasks.builder.upstream_tasks import PAPER_LISTS, resolve_tasks
 from medvision_tasks.documents import load_documents
-from tests.helpers.public_data import CEPH, KITS, detection_masks, write_public_data
+from tests.helpers.public_data import CEPH, KITS, ad_plan, detection_masks, write_gz_json, write_public_data
 
 AXIAL_GEOMETRY = {
     "image_size_2d": [40, 30],
@@ -414,3 +414,48 @@ def test_the_reader_stops_parsing_once_every_task_has_its_docs(tmp_path, capsys)
     status, _ = _build(tmp_path, "--tasks", "KiTS23_BoxSize_Task01_Axial", "--no-cache", root=root)
     assert status == 1
     assert f"MedVision error: {plan}: corrupt plan file (JSONDecodeError" in capsys.readouterr().err
+
+
+def test_a_binding_cap_comes_before_the_near_zero_ad_filter(tmp_path):
+    # Upstream caps at evaluation (lmms-eval --limit 1000: doc_id 0..999 in builder order) and drops
+    # targets below 0.1 only when summarizing (summarize_AD_task), so a dropped doc still used a
+    # place under the cap. Here 206's L-3-4 is 0.09: the distance docs in builder order are
+    # 206 L-1-2 (54.56), 206 L-3-4 (0.09), 207 L-1-2 (50.0), 207 L-3-4 (0.09); the cap of 2 keeps
+    # the first two, the filter then drops 206 L-3-4, leaving one doc (filtering first would keep 207 L-1-2).
+    root = write_public_data(tmp_path / "MedVision")
+    plan = ad_plan()
+    plan["tasks"][0]["test_cases"][0]["slice_profiles_x"][2]["slice_profile"][0]["metric_value"] = 0.09
+    write_gz_json(root / "Datasets" / CEPH / "benchmark_plan_biometry_v1.0.0.json.gz", plan)
+    distance = "Ceph-Biometrics-400_BiometricsFromLandmarks_Distance_Task01_Sagittal"
+    status, out = _build(tmp_path, "--tasks", distance, "--cap", "2", root=root)
+    assert status == 0
+    assert _docs(out, "ad") == [
+        _ad_doc(
+            root,
+            "206",
+            ("distance", "lines_map", "L-1-2", 54.5625, "mm"),
+            "Biometrics-From-Landmarks-Distance",
+            "L-1-2",
+            ["sella", "nasion"],
+            SELLA_NASION,
+        )
+    ]
+    # Case 206 alone fills the cap: its angle is the only other-type entry passed over, 207 is never read.
+    assert _summary(out)["skips"]["by_reason"] == {
+        "other measurement type than the config's": 1,
+        "target below 0.1": 1,
+    }
+
+
+def test_a_binding_cap_comes_before_the_tl_exclusion_list(tmp_path):
+    # Upstream drops the listed multi-cluster slices when summarizing (summarize_TL_task
+    # --removed_samples_dir), after evaluation's cap. Task 01's axial docs in builder order: L1 slice 2,
+    # L1 slice 5 (listed), L2 slice 4 (L1 slice 3 has two ellipses: the builder yields no doc for it).
+    # The cap of 2 keeps L1 slices 2 and 5, the list then drops slice 5: one doc (filtering first
+    # would keep L2 slice 4 as well).
+    status, out = _build(tmp_path, "--tasks", "KiTS23_TumorLesionSize_Task01_Axial", "--cap", "2")
+    assert status == 0
+    root = tmp_path / "MedVision"
+    assert _docs(out, "tl") == [_tl_doc(root, "L1", 2, 2, 30.9375, 24.375, [[30, 20], [10, 18], [21, 25], [19, 12]])]
+    details = {(row["item"], row["reason"]): row["count"] for row in _summary(out)["skips"]["details"]}
+    assert details[("KiTS23_TumorLesionSize_Task01_Axial_Test", "on the multi-cluster exclusion list")] == 1
