@@ -110,6 +110,20 @@ def test_the_figure_splits_each_bar_and_places_each_doc():
     assert any("Coordinate-only rows are in the bars only" in note for note in drawn.notes)
 
 
+def test_answers_without_readable_points_get_a_note_and_no_figure():
+    unread = [COT[2], replace(COT[2], doc_key="d")]  # malformed steps: no points read
+    table = error_split_table({A_COT: {"tl": unread}})
+    (row,) = table.rows
+    assert row.cells[("seeing", "read (%)")].value == 0.0
+    assert table.notes[0] == (
+        "No answer held points the step analysis could read, so no error is split and no figure is drawn."
+    )
+    assert error_split_figure({A_COT: {"tl": unread}}) is None
+    # One readable doc anywhere and the figure is drawn, the note is not given.
+    assert error_split_figure({A_COT: {"tl": COT}}) is not None
+    assert not any("no figure is drawn" in note for note in error_split_table({A_COT: {"tl": COT}}).notes)
+
+
 def _run(tasks: dict[str, tuple[str, list[DocRecord]]], checkpoint: str) -> Run:
     run = Run(model=checkpoint, model_id=checkpoint, model_args="", date="20240101_000000", results_path=Path("r"))
     run.checkpoint = checkpoint

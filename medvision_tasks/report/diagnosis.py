@@ -225,6 +225,7 @@ def error_split_table(systems: Mapping[System, Mapping[str, list[DocRecord]]]) -
         columns=list(SPLIT_COLUMNS),
     )
     units_noted = set()
+    splittable: list[bool] = []
     for metric_type, question in QUESTIONS.items():
         for system in sorted(systems):
             records = [r for records in systems[system].values() for r in records if r.metric_type == metric_type]
@@ -233,6 +234,7 @@ def error_split_table(systems: Mapping[System, Mapping[str, list[DocRecord]]]) -
                 continue
             units_noted.add(metric_type)
             explained = split.explained_by_localisation
+            splittable.append(split.read > 0)
             values = {
                 (SEEING, "read (%)"): 100.0 * split.read / split.docs,
                 (SEEING, "error (mm)"): split.localisation_mm,
@@ -259,6 +261,10 @@ def error_split_table(systems: Mapping[System, Mapping[str, list[DocRecord]]]) -
             )
     if not table.rows:
         return None
+    if not any(splittable):
+        table.notes.append(
+            "No answer held points the step analysis could read, so no error is split and no figure is drawn."
+        )
     table.notes.append(
         "Seeing error in mm; computing error in "
         + ", ".join(f"{UNITS[t]} ({QUESTIONS[t]})" for t in QUESTIONS if t in units_noted)

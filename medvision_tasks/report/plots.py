@@ -366,8 +366,8 @@ def error_split_figure(systems: Mapping[System, Mapping[str, list[DocRecord]]]) 
                 entries.append((system, split, [r.steps for r in records if r.steps is not None]))
         if entries:
             rows.append((question, entries))
-    if not rows:
-        return None
+    if not any(split.read for _, entries in rows for _, split, _ in entries):
+        return None  # no readable points anywhere: the table says so, an empty figure would not
     notes: list[str] = []
     threshold = 100.0 * RIGHT
     names = list(dict.fromkeys(system.name for _, entries in rows for system, _, _ in entries))
