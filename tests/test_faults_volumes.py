@@ -1,0 +1,274 @@
+"""Faulty volumes: stored in another orientation, corrupt, cut short, the wrong size for their docs.
+
+A volume not stored RAS+ is reoriented on reading (the image and targets are those of its RAS+
+copy); every other fault is found when the task loads, from the volume's header, and names the
+doc, the docs file and the volume; ``MEDVISION_SKIP_INVALID=1`` drops the docs of a bad volume
+and keeps the others.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from medvision_tasks import docs_cache, utils
+from medvision_tasks.documents import MedVisionDataError, load_documents
+from medvision_tasks.volumes import MAX_VOXELS, SliceStore, VolumeReadError, inspect_volume, read_slices
+from tests.helpers.synthetic_data import (
+    IMAGE_FILE,
+    VOLUME_SHAPE,
+    VOXEL_SIZE,
+    default_docs,
+    phantom_volume,
+    write_data_dir,
+)
+
+RAS_AFFINE = np.diag([*VOXEL_SIZE, 1.0])
+
+
+def stored_as(codes: str, data: np.ndarray = None, affine: np.ndarray = RAS_AFFINE) -> nib.Nifti1Image:
+    """The RAS+ phantom stored with its voxel axes in the orientation ``codes`` (e.g. "LPS"), same world grid."""
+    data = phantom_volume() if data is None else data
+    transform = nib.orientations.ornt_transform(
+        nib.orientations.axcodes2ornt("RAS"), nib.orientations.axcodes2ornt(tuple(codes))
+    )
+    stored = nib.orientations.apply_orientation(data, transform)
+    image = nib.Nifti1Image(np.ascontiguousarray(stored), affine @ nib.orientations.inv_ornt_aff(transform, data.shape))
+    assert "".join(nib.aff2axcodes(image.affine)) == codes
+    return image
+
+
+@pytest.fixture()
+def data_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDVISION_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MEDVISION_SKIP_INVALID", raising=False)
+    monkeypatch.setattr(docs_cache, "_loaded", {})
+    return write_data_dir(tmp_path)
+
+
+def images_of(family: str) -> list[tuple[str, np.ndarray]]:
+    """(doc key, rendered image) of every doc of a family, through the hooks, from a fresh slice store."""
+    utils.SLICES.clear()
+    docs = load_documents(family, None)
+    return [(doc["doc_key"], np.asarray(utils.medvision_doc_to_visual(doc)[0])) for doc in docs]
+
+
+# --- orientation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codes", ["LPS", "LAS", "PIR", "SAL"])
+def test_a_volume_stored_in_another_orientation_gives_the_ras_image_and_targets(data_root, codes, caplog):
+    ras = {family: images_of(family) for family in ("detection", "tl", "ad")}
+    targets = {family: [d["target"] for d in load_documents(family, None)] for family in ras}
+    nib.save(stored_as(codes), data_root / IMAGE_FILE)
+    with caplog.at_level(logging.WARNING):
+        for family, expected in ras.items():
+            got = images_of(family)
+            assert [key for key, _ in got] == [key for key, _ in expected]
+            for (key, image), (_, wanted) in zip(got, expected):
+                assert np.array_equal(image, wanted), key
+            assert [d["target"] for d in load_documents(family, None)] == targets[family]
+    said = [r.getMessage() for r in caplog.records if "RAS+ reorientation" in r.getMessage()]
+    volume = data_root / IMAGE_FILE
+    assert said == [
+        f"MedVision: volume {volume} is stored {codes}; its slices are taken from its RAS+ reorientation "
+        + "(the frame MedVision docs index)"
+    ]
+
+
+def test_every_slice_of_a_reoriented_volume_is_the_ras_slice(tmp_path):
+    volume = phantom_volume()
+    path = tmp_path / "lps.nii.gz"
+    nib.save(stored_as("LPS"), path)
+    wanted = [(dim, idx) for dim in range(3) for idx in range(VOLUME_SHAPE[dim])]
+    got = dict(read_slices(path, wanted))
+    for dim, idx in wanted:
+        expected = volume[(slice(None),) * dim + (idx,)]
+        assert np.array_equal(got[(dim, idx)], expected), (dim, idx)
+    assert inspect_volume(path).shape == VOLUME_SHAPE
+    assert inspect_volume(path).orientation == "LPS"
+
+
+def test_a_volume_rewritten_in_another_orientation_is_not_served_from_the_stale_cache(tmp_path):
+    # The same voxel bytes under an LPS affine: uncompressed, the same size; the modification time is set back.
+    path = tmp_path / "v.nii"
+    stored = phantom_volume()
+    nib.save(nib.Nifti1Image(stored, RAS_AFFINE), path)
+    store = SliceStore(tmp_path / "cache")
+    assert np.array_equal(store.get(str(path), 2, 8), stored[:, :, 8])
+    before = os.stat(path)
+    nib.save(nib.Nifti1Image(stored, stored_as("LPS").affine), path)
+    assert os.stat(path).st_size == before.st_size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    fresh = SliceStore(tmp_path / "cache")
+    assert np.array_equal(fresh.get(str(path), 2, 8), stored[::-1, ::-1, 8])
+    assert fresh.decode_count == 1  # decoded again: not the entry of the RAS file
+
+
+def test_a_header_without_orientation_is_sliced_as_stored(tmp_path):
+    image = nib.Nifti1Image(phantom_volume(), None)  # qform and sform codes 0: nibabel would say LAS
+    image.header.set_qform(None, code=0)
+    image.header.set_sform(None, code=0)
+    path = tmp_path / "bare.nii.gz"
+    nib.save(image, path)
+    assert nib.aff2axcodes(nib.load(path).affine) == ("L", "A", "S")
+    assert inspect_volume(path).orientation == "none"
+    assert np.array_equal(dict(read_slices(path, [(0, 3)]))[(0, 3)], phantom_volume()[3])
+
+
+# --- corrupt volumes: found at load, from the header ----------------------------------------
+
+
+def _truncated_gzip(path: Path) -> None:
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])
+
+
+def _random_bytes(path: Path) -> None:
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+
+
+def _two_d(path: Path) -> None:
+    nib.save(nib.Nifti1Image(np.zeros((40, 30), np.int16), np.eye(4)), path)
+
+
+def _four_d(path: Path) -> None:
+    nib.save(nib.Nifti1Image(np.zeros((40, 30, 20, 2), np.int16), np.eye(4)), path)
+
+
+def _wrong_shape(path: Path) -> None:
+    nib.save(nib.Nifti1Image(np.zeros((40, 30, 5), np.int16), np.diag([*VOXEL_SIZE, 1.0])), path)
+
+
+def _huge_header(path: Path) -> None:
+    image = nib.Nifti1Image(np.zeros((4, 4, 4), np.int16), np.eye(4))
+    image.header.set_data_shape((4096, 4096, 4096))
+    with gzip.open(path, "wb") as handle:
+        handle.write(image.header.binaryblock + b"\0" * 4 + np.zeros(64, np.int16).tobytes())
+
+
+CORRUPT = {
+    "truncated gzip": (_truncated_gzip, "is truncated: "),
+    "random bytes": (_random_bytes, "cannot decode volume "),
+    "2D": (_two_d, "has shape (40, 30); a 3D volume is required"),
+    "4D": (_four_d, "has shape (40, 30, 20, 2); a 3D volume is required"),
+    "wrong shape": (_wrong_shape, "(RAS+ shape [40, 30, 5], "),
+    "4096^3 header": (_huge_header, f"= 68719476736 voxels, more than the {MAX_VOXELS} a scan plausibly holds"),
+}
+
+
+def _second_volume(root: Path) -> dict[str, list[dict]]:
+    """The default docs, plus one T/L doc on a second, intact volume (the doc that goes on)."""
+    good = root / "volumes/good.nii.gz"
+    nib.save(nib.Nifti1Image(phantom_volume(), RAS_AFFINE), good)
+    docs = default_docs()
+    extra = dict(docs["tl"][0], image_file="volumes/good.nii.gz")
+    docs["tl"].append(extra)
+    write_data_dir(root, docs)
+    return docs
+
+
+@pytest.mark.parametrize("fault", sorted(CORRUPT))
+def test_a_corrupt_volume_fails_the_load_naming_doc_file_and_volume(data_root, fault, monkeypatch):
+    _second_volume(data_root)
+    damage, said = CORRUPT[fault]
+    volume = data_root / IMAGE_FILE
+    damage(volume)
+    with pytest.raises(MedVisionDataError) as caught:
+        load_documents("tl", None)
+    message = str(caught.value)
+    assert message.startswith("4 MedVision doc(s) cannot be evaluated:\n  ")
+    lines = message.splitlines()[1:5]
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        f"  {data_root / 'tl.jsonl'} Phantom/01/{IMAGE_FILE}#{dim}:{idx}/2"
+        for dim, idx in ((2, 8), (2, 9), (1, 10), (0, 8))
+    ]
+    assert all(said in line and str(volume) in line for line in lines), lines
+    assert message.endswith("Fix them, or set MEDVISION_SKIP_INVALID=1 to drop them.")
+
+    # Skip mode: the bad volume's docs are dropped, the doc of the intact volume goes on.
+    monkeypatch.setenv("MEDVISION_SKIP_INVALID", "1")
+    kept = load_documents("tl", None)
+    assert [doc["image_path"] for doc in kept] == [str(data_root / "volumes/good.nii.gz")]
+
+
+def test_the_header_check_reads_no_voxels_of_a_big_volume(tmp_path):
+    # A gzip whose trailer matches its header is not inflated: checking it costs a header read.
+    path = tmp_path / "v.nii.gz"
+    nib.save(nib.Nifti1Image(phantom_volume(), RAS_AFFINE), path)
+    calls = []
+    from medvision_tasks import volumes
+
+    real = volumes._inflated
+
+    def counting(*args):
+        calls.append(args)
+        return real(*args)
+
+    volumes._inflated = counting
+    try:
+        assert inspect_volume(path).shape == VOLUME_SHAPE
+    finally:
+        volumes._inflated = real
+    assert calls == []
+
+
+def test_a_volume_of_several_gzip_members_is_inflated_once_and_passes(tmp_path):
+    path = tmp_path / "multi.nii.gz"
+    plain = tmp_path / "plain.nii"
+    nib.save(nib.Nifti1Image(phantom_volume(), RAS_AFFINE), plain)
+    content = plain.read_bytes()
+    half = len(content) // 2
+    path.write_bytes(gzip.compress(content[:half]) + gzip.compress(content[half:]))
+    assert inspect_volume(path).shape == VOLUME_SHAPE
+    path.write_bytes(gzip.compress(content[:half]) + gzip.compress(content[half:-10]))
+    with pytest.raises(VolumeReadError, match=f"volume {path} is truncated"):
+        inspect_volume(path)
+
+
+def test_an_uncompressed_volume_cut_short_is_found_by_its_size(tmp_path):
+    path = tmp_path / "v.nii"
+    nib.save(nib.Nifti1Image(phantom_volume(), RAS_AFFINE), path)
+    size = path.stat().st_size
+    os.truncate(path, size - 2)
+    with pytest.raises(VolumeReadError) as caught:
+        inspect_volume(path)
+    assert str(caught.value) == f"volume {path} is truncated: {size - 2} bytes, its header announces {size}"
+
+
+def test_data_corrupt_behind_a_sound_header_fails_at_first_read_naming_doc_and_volume(data_root):
+    # The gzip trailer is kept (the header check passes), the deflate stream inside is damaged.
+    path = data_root / IMAGE_FILE
+    content = bytearray(path.read_bytes())
+    middle = len(content) // 2
+    content[middle : middle + 64] = bytes(64)
+    path.write_bytes(bytes(content))
+    docs = load_documents("tl", "axial")
+    utils.SLICES.clear()
+    with pytest.raises(MedVisionDataError) as caught:
+        utils.medvision_doc_to_visual(docs[0])
+    message = str(caught.value)
+    assert message.startswith(
+        f"doc Phantom/01/{IMAGE_FILE}#2:8/2 in {data_root / 'tl.jsonl'}: cannot decode volume {path}: "
+    )
+
+
+def test_a_cached_load_checks_the_volumes_again(data_root, monkeypatch):
+    docs_cache.load_dataset("tl", None)  # stored as an Arrow file
+    monkeypatch.setattr(docs_cache, "_loaded", {})
+    _wrong_shape(data_root / IMAGE_FILE)
+    with pytest.raises(MedVisionDataError, match="slice_idx 8 outside volume"):
+        docs_cache.load_dataset("tl", None)
+
+
+def test_medvision_random_notices_a_corrupt_volume_at_load(data_root):
+    # It never reads a slice; the load-time check is what stops it (the same process_docs hook).
+    _truncated_gzip(data_root / IMAGE_FILE)
+    with pytest.raises(MedVisionDataError, match="is truncated"):
+        utils.medvision_process_docs_ad_all(None)
