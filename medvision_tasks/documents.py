@@ -27,7 +27,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -355,8 +355,17 @@ def announce_source(source: str) -> None:
 _told_reoriented: set[str] = set()
 
 
+def _log_warning(message: str) -> None:
+    logger.warning("MedVision: %s", message)
+
+
 def volume_problem(
-    path: str, slice_dim: int, slice_idx: int, image_size_2d: Iterable, known: dict[str, VolumeHeader | str]
+    path: str,
+    slice_dim: int,
+    slice_idx: int,
+    image_size_2d: Iterable,
+    known: dict[str, VolumeHeader | str],
+    say: Callable[[str], None] = _log_warning,
 ) -> str | None:
     """What makes a doc's volume unusable for its slice, from the volume's header; None when fine.
 
@@ -370,6 +379,7 @@ def volume_problem(
         slice_dim, slice_idx: the doc's slice.
         image_size_2d: the doc's ``(rows, columns)``.
         known: headers (or problems) of volumes already inspected by this load (thousands of docs share one).
+        say: how to tell a reoriented volume (a message without the ``MedVision:`` prefix; default: log a warning).
     """
     header = known.get(path)
     if header is None:
@@ -380,11 +390,9 @@ def volume_problem(
         known[path] = header
         if isinstance(header, VolumeHeader) and header.reoriented and path not in _told_reoriented:
             _told_reoriented.add(path)
-            logger.warning(
-                "MedVision: volume %s is stored %s; its slices are taken from its RAS+ reorientation "
-                "(the frame MedVision docs index)",
-                path,
-                header.orientation,
+            say(
+                f"volume {path} is stored {header.orientation}; its slices are taken from its RAS+ reorientation "
+                "(the frame MedVision docs index)"
             )
     if isinstance(header, str):
         return header

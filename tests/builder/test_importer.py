@@ -72,6 +72,6 @@ def test_what_cannot_be_imported_is_counted_and_named(tmp_path: Path) -> None:
     }
     docs_file = spec.docs[0]
     assert importer.errors == [
-        f"import {docs_file} doc #1: no name for label 9 (add it under labels)",
-        f"import {docs_file} doc #3: image_file 'imagesTs/gone.nii.gz' not found under {spec.image_root}",
+        f"import {docs_file} line 1: no name for label 9 (add it under labels)",
+        f"import {docs_file} line 3: image_file 'imagesTs/gone.nii.gz' not found under {spec.image_root}",
     ]
