@@ -16,10 +16,15 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from lmms_eval.evaluator import simple_evaluate
+from lmms_eval.tasks import TaskManager
 
 from medvision_tasks import docs_cache, utils
+from medvision_tasks.cli import task_folder
 from medvision_tasks.documents import MedVisionDataError, load_documents
+from medvision_tasks.ground_truth import relative_box
 from medvision_tasks.volumes import MAX_VOXELS, SliceStore, VolumeReadError, inspect_volume, read_slices
+from tests.helpers.scripted_model import ScriptedModel, perfect_answer
 from tests.helpers.synthetic_data import (
     IMAGE_FILE,
     VOLUME_SHAPE,
@@ -272,3 +277,72 @@ def test_medvision_random_notices_a_corrupt_volume_at_load(data_root):
     _truncated_gzip(data_root / IMAGE_FILE)
     with pytest.raises(MedVisionDataError, match="is truncated"):
         utils.medvision_process_docs_ad_all(None)
+
+
+# --- through lmms-eval: a model that boxes what it sees; skip mode with a corrupt volume --------
+
+DETECT_TASKS = ["medvision_detect", "medvision_detect_coronal", "medvision_detect_sagittal"]
+
+
+class SeeingModel(ScriptedModel):
+    """Boxes the bright block in the image it is handed (native size: the box in the slice's pixels)."""
+
+    def __init__(self) -> None:
+        super().__init__(perfect_answer)
+
+    def answer(self, prompt, _gen_kwargs, doc_to_visual, doc_id, task, split) -> str:
+        doc = self.task_dict[task][split][doc_id]
+        pixels = np.asarray(doc_to_visual(doc)[0].convert("L"))
+        rows, cols = np.nonzero(pixels > 150)
+        self.seen.append({"task": task, "doc": doc})
+        box = relative_box((rows.min(), cols.min(), rows.max(), cols.max()), pixels.shape)
+        return "<answer>" + ", ".join(repr(float(v)) for v in box) + "</answer>"
+
+
+@pytest.fixture(scope="module")
+def task_manager() -> TaskManager:
+    return TaskManager(include_path=task_folder(), include_defaults=False)
+
+
+def _evaluate(model, tasks, task_manager) -> dict:
+    utils.SLICES.clear()
+    return simple_evaluate(model=model, tasks=tasks, task_manager=task_manager, bootstrap_iters=0, log_samples=True)
+
+
+def test_a_model_boxing_what_it_sees_scores_the_same_on_an_lps_copy(data_root, task_manager):
+    ras = _evaluate(SeeingModel(), DETECT_TASKS, task_manager)
+    assert [ras["results"][task]["iou,none"] for task in DETECT_TASKS] == [100.0, 100.0, 100.0]
+    nib.save(stored_as("LPS"), data_root / IMAGE_FILE)
+    lps = _evaluate(SeeingModel(), DETECT_TASKS, task_manager)
+    for task in DETECT_TASKS:
+        assert lps["results"][task]["iou,none"] == 100.0, task
+        assert [s["target"] for s in lps["samples"][task]] == [s["target"] for s in ras["samples"][task]]
+
+
+def _error_chain(error: BaseException | None) -> list[str]:
+    chain = []
+    while error is not None:
+        chain.append(str(error))
+        error = error.__cause__
+    return chain
+
+
+def test_a_corrupt_volume_stops_lmms_eval_before_inference_and_skip_mode_scores_the_rest(
+    data_root, task_manager, monkeypatch, capsys
+):
+    _second_volume(data_root)
+    _truncated_gzip(data_root / IMAGE_FILE)
+    model = ScriptedModel(perfect_answer)
+    with pytest.raises(Exception) as raised:
+        _evaluate(model, ["medvision_tl"], task_manager)
+    assert model.seen == []
+    headline = f"{data_root / 'tl.jsonl'} Phantom/01/{IMAGE_FILE}#2:8/2: volume {data_root / IMAGE_FILE} is truncated: "
+    assert any(headline in text for text in _error_chain(raised.value))
+    printed = [line for line in capsys.readouterr().err.splitlines() if line.startswith("MedVision error:")]
+    assert printed == ["MedVision error: 2 MedVision doc(s) cannot be evaluated:"]  # the headline, once
+
+    monkeypatch.setenv("MEDVISION_SKIP_INVALID", "1")
+    results = _evaluate(ScriptedModel(perfect_answer), ["medvision_tl"], task_manager)
+    samples = results["samples"]["medvision_tl"]
+    assert [s["doc"]["image_file"] for s in samples] == ["volumes/good.nii.gz"]
+    assert results["results"]["medvision_tl"]["mre,none"] == 0.0
