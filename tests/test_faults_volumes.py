@@ -9,6 +9,7 @@ and keeps the others.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 from pathlib import Path
@@ -171,6 +172,7 @@ CORRUPT = {
 def _second_volume(root: Path) -> dict[str, list[dict]]:
     """The default docs, plus one T/L doc on a second, intact volume (the doc that goes on)."""
     good = root / "volumes/good.nii.gz"
+    good.parent.mkdir(parents=True, exist_ok=True)
     nib.save(nib.Nifti1Image(phantom_volume(), RAS_AFFINE), good)
     docs = default_docs()
     extra = dict(docs["tl"][0], image_file="volumes/good.nii.gz")
@@ -346,3 +348,29 @@ def test_a_corrupt_volume_stops_lmms_eval_before_inference_and_skip_mode_scores_
     samples = results["samples"]["medvision_tl"]
     assert [s["doc"]["image_file"] for s in samples] == ["volumes/good.nii.gz"]
     assert results["results"]["medvision_tl"]["mre,none"] == 0.0
+
+
+@pytest.mark.slow
+def test_the_lmms_eval_cli_with_medvision_random_in_skip_mode_drops_a_corrupt_volume_and_scores_the_rest(tmp_path):
+    # One CLI run (lmms-eval starts in ~25 s): the stop without skip mode is shown through the API above, and
+    # the headline's CLI form by tests/test_cli_entry_points.py.
+    from tests.test_cli_entry_points import lmms_eval
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _second_volume(data)
+    _truncated_gzip(data / IMAGE_FILE)
+    kept = lmms_eval(
+        "--include_path", task_folder(), "--tasks", "medvision_tl", "--model", "medvision_random", "--log_samples",
+        "--output_path", str(tmp_path / "kept"),
+        env_extra={"MEDVISION_DATA_DIR": str(data), "MEDVISION_SKIP_INVALID": "1"},
+    )  # fmt: skip
+    assert kept.returncode == 0, kept.stderr[-3000:]
+    named = f"  {data / 'tl.jsonl'} Phantom/01/{IMAGE_FILE}#2:8/2: volume {data / IMAGE_FILE} is truncated: "
+    assert "MedVision: 2 MedVision doc(s) cannot be evaluated:" in kept.stderr
+    assert named in kept.stderr
+    assert "Dropped because MEDVISION_SKIP_INVALID is set." in kept.stderr
+    (samples_file,) = (tmp_path / "kept").rglob("*_samples_medvision_tl.jsonl")
+    lines = [json.loads(line) for line in samples_file.read_text().splitlines()]
+    assert [line["medvision_record"]["doc_key"] for line in lines] == ["Phantom/01/volumes/good.nii.gz#2:8/2"]
+    assert lines[0]["medvision_record"]["parsed"] is True
