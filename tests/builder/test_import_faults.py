@@ -344,3 +344,39 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+_TERMINATED = textwrap.dedent(
+    """
+    import os, sys, time
+    from medvision_tasks.builder import atomic, driver
+    from medvision_tasks.builder.cli import main
+
+    def slow(unit, out_dir):
+        with atomic.writing(out_dir / "volumes/slow.nii.gz", ".nii.gz") as partial:
+            partial.write_bytes(b"half")
+            time.sleep(120)
+
+    driver._builder = lambda unit: slow
+    sys.exit(main([sys.argv[1], "--out", sys.argv[2], "--workers", "1", "--quiet"]))
+    """
+)
+
+
+def test_sigterm_stops_prepare_without_leaving_a_partial_file(tmp_path):
+    manifest = _case_manifest(tmp_path)
+    out = tmp_path / "out"
+    run = subprocess.Popen(
+        [sys.executable, "-c", _TERMINATED, str(manifest), str(out)], cwd=Path(__file__).resolve().parents[2]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob("volumes/.*.partial.nii.gz")):
+            assert time.monotonic() < deadline and run.poll() is None, "prepare did not start writing"
+            time.sleep(0.05)
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=30) == 128 + signal.SIGTERM
+        assert list((out / "volumes").iterdir()) == []
+    finally:
+        if run.poll() is None:
+            run.kill()
