@@ -8,7 +8,8 @@ and this package's code, so the dataset is kept under a key of all of them: in
 memory for the other tasks of the process, and as an Arrow file in the cache folder
 (:func:`medvision_tasks.volumes.cache_dir`, ``docs/``) that later runs memory-map. A load that
 raised stores nothing, and with ``MEDVISION_SKIP_INVALID`` set nothing is stored (the dropped docs
-are told on every run); the volumes the docs name are checked again on every load.
+are told on every run); the volumes the docs name are checked again on every load
+(:func:`medvision_tasks.documents.volume_problem`: their headers).
 """
 
 from __future__ import annotations
@@ -87,8 +88,14 @@ def _read(path: Path | None) -> datasets.Dataset | None:
         dataset = datasets.Dataset.from_file(str(path))
     except Exception:  # noqa: BLE001  an unreadable cache file is rebuilt
         return None
-    missing = [p for p in set(dataset.data.column("image_path").to_pylist()) if not os.path.isfile(p)]
-    return None if missing else dataset  # the loader names every doc of a missing volume
+    columns = (
+        dataset.data.column(name).to_pylist() for name in ("image_path", "slice_dim", "slice_idx", "image_size_2d")
+    )
+    headers: dict = {}
+    for fields in zip(*columns):
+        if documents.volume_problem(*fields, headers) is not None:
+            return None  # the loader names every doc of a bad volume
+    return dataset
 
 
 def _write(path: Path | None, dataset: datasets.Dataset) -> None:

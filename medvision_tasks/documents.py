@@ -15,8 +15,9 @@ or absolute) and optionally ``metadata.json`` with names for docs that do not ca
                        "measurement_name": "...", "landmark_names": ["...", "..."],
                        "modality": "MRI", "image_description": "..."}]}
 
-Every doc is checked when the task loads, before any model runs: a missing field, a missing
-volume or a zero target is reported with the doc and the file it names.
+Every doc is checked when the task loads, before any model runs: a missing field, a zero target
+or a volume that is missing, corrupt or does not hold the doc's slice (its header is read, not its
+voxels: :func:`volume_problem`) is reported with the doc, the docs file and the volume it names.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,11 @@ from medvision_tasks.environment import describe_versions, score_relevant_versio
 from medvision_tasks.export_shape import to_list_shape
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, FAMILIES, TUMOR_LESION, get_family
 from medvision_tasks.ground_truth import box_area_fraction, relative_box
-from medvision_tasks.planes import PLANES, plane_of_slice_dim
+from medvision_tasks.planes import PLANES, in_plane_axes, plane_of_slice_dim
 from medvision_tasks.prompts import SeenImage, doc_prompt
 from medvision_tasks.protocols import Protocol, resolve_protocol
 from medvision_tasks.steps import STEP_POINTS, point_count
+from medvision_tasks.volumes import VolumeHeader, VolumeReadError, inspect_volume
 
 logger = logging.getLogger(__name__)
 
@@ -407,11 +409,60 @@ def announce_source(source: str) -> None:
         logger.warning("MedVision: running on %s", source)
 
 
-def _volume_exists(path: str, known: dict[str, bool]) -> bool:
-    exists = known.get(path)
-    if exists is None:
-        exists = known[path] = os.path.isfile(path)
-    return exists
+_told_reoriented: set[str] = set()
+
+
+def _log_warning(message: str) -> None:
+    logger.warning("MedVision: %s", message)
+
+
+def volume_problem(
+    path: str,
+    slice_dim: int,
+    slice_idx: int,
+    image_size_2d: Iterable,
+    known: dict[str, VolumeHeader | str],
+    say: Callable[[str], None] = _log_warning,
+) -> str | None:
+    """What makes a doc's volume unusable for its slice, from the volume's header; None when fine.
+
+    The volume must pass :func:`medvision_tasks.volumes.inspect_volume` (a header read: 3D,
+    plausible size, usable affine, data not cut short), have the doc's slice, and that slice must
+    be ``image_size_2d`` pixels, all in the RAS+ frame slices are taken in. A volume stored in
+    another orientation is said once per process (it is reoriented on reading).
+
+    Args:
+        path: the doc's ``image_path``.
+        slice_dim, slice_idx: the doc's slice.
+        image_size_2d: the doc's ``(rows, columns)``.
+        known: headers (or problems) of volumes already inspected by this load (thousands of docs share one).
+        say: how to tell a reoriented volume (a message without the ``MedVision:`` prefix; default: log a warning).
+    """
+    header = known.get(path)
+    if header is None:
+        try:
+            header = inspect_volume(path)
+        except VolumeReadError as error:
+            header = str(error)
+        known[path] = header
+        if isinstance(header, VolumeHeader) and header.reoriented and path not in _told_reoriented:
+            _told_reoriented.add(path)
+            say(
+                f"volume {path} is stored {header.orientation}; its slices are taken from its RAS+ reorientation "
+                "(the frame MedVision docs index)"
+            )
+    if isinstance(header, str):
+        return header
+    depth = header.shape[slice_dim]
+    if not 0 <= slice_idx < depth:
+        return f"slice_idx {slice_idx} outside volume {path} (RAS+ shape {list(header.shape)}, along dim {slice_dim})"
+    size = [header.shape[axis] for axis in in_plane_axes(slice_dim)]
+    if [int(n) for n in image_size_2d] != size:
+        return (
+            f"image_size_2d {list(image_size_2d)} but the slice of volume {path} is {size} pixels "
+            f"(RAS+ shape {list(header.shape)}, across dim {slice_dim})"
+        )
+    return None
 
 
 def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping] | None = None) -> list[dict]:
@@ -425,8 +476,8 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
 
     Raises:
         MedVisionDataError: an unknown ``MEDVISION_PROTOCOL``; or listing every doc with a missing
-            field or a zero target and every missing volume, naming the doc key, the docs file and
-            the volume path. With ``MEDVISION_SKIP_INVALID=1`` such docs are dropped with a warning
+            field or a zero target and every doc whose volume is missing, corrupt or lacks its
+            slice (:func:`volume_problem`), naming the doc key, the docs file and the volume path. With ``MEDVISION_SKIP_INVALID=1`` such docs are dropped with a warning
             instead.
     """
     if plane is not None and plane not in PLANES:
@@ -453,7 +504,7 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
     metadata = _Metadata(root / METADATA_FILE)
 
     docs, errors = [], list(errors)
-    volume_exists: dict[str, bool] = {}  # thousands of docs share a volume
+    headers: dict[str, VolumeHeader | str] = {}  # thousands of docs share a volume
     line_of_key: dict[str, int] = {}
     for line_number, row in rows:
         if plane is not None and plane_of(row) not in (None, plane):
@@ -462,8 +513,12 @@ def load_documents(family: str, plane: str | None, sample_rows: Iterable[Mapping
         if not problems and doc["doc_key"] in line_of_key:
             # The same question twice would be scored twice (its error counted double in every mean).
             problems.append(f"duplicate of the doc on line {line_of_key[doc['doc_key']]} (the same doc_key)")
-        if not problems and not _volume_exists(doc["image_path"], volume_exists):
-            problems.append(f"volume not found: {doc['image_path']}")
+        if not problems:
+            volume = volume_problem(
+                doc["image_path"], doc["slice_dim"], doc["slice_idx"], doc["image_size_2d"], headers
+            )
+            if volume is not None:
+                problems.append(volume)
         if problems:
             name = doc.get("doc_key") or "doc"
             errors.append(f"{source}:{line_number} {name}: " + "; ".join(problems))

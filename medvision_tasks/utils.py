@@ -126,13 +126,15 @@ def _geometry(
 @_shows_data_errors
 def medvision_doc_to_visual(doc: Mapping, lmms_eval_specific_kwargs: dict | None = None) -> list[Image.Image]:
     """The slice as an RGB image at the size the image policy hands over, normalised as the protocol says."""
+    where = f"doc {doc['doc_key']} in {docs_file(data_dir() or sample_dir(), doc['family'])}"
     try:
         raw = SLICES.get(doc["image_path"], doc["slice_dim"], doc["slice_idx"])
     except VolumeReadError as error:
-        raise MedVisionDataError(f"doc {doc['doc_key']}: {error}") from error
+        # The load checked the header; voxels damaged behind it are found here and stop the run.
+        raise MedVisionDataError(f"{where}: {error}") from error
     if list(raw.shape) != [int(v) for v in doc["image_size_2d"]]:
         raise MedVisionDataError(
-            f"doc {doc['doc_key']}: slice of {doc['image_path']} is {list(raw.shape)} pixels "
+            f"{where}: slice of {doc['image_path']} is {list(raw.shape)} pixels "
             f"but image_size_2d says {list(doc['image_size_2d'])}"
         )
     handed, _, _, _ = _geometry(doc, lmms_eval_specific_kwargs)

@@ -7,8 +7,15 @@ exactly the values ``np.asanyarray(nibabel.load(path).dataobj)`` would, at a thi
 the time and without a float copy of a whole scaled volume. :func:`read_volume` inflates the
 whole volume into one buffer (the builder needs it whole); :func:`read_slices` streams it one
 plane at a time and keeps only the slices asked for (the evaluator). An uncompressed ``.nii`` is
-memory-mapped; other formats are read by nibabel whole. Checks or a reorientation applied on
-reading belong in these two functions.
+memory-mapped; other formats are read by nibabel whole.
+
+Orientation: MedVision docs index slices of the volume in RAS+ voxel order (upstream reorients
+every volume to RAS+ before planning). A volume stored in another orientation (e.g. LPS, as
+DICOM- and ITK-derived files often are) is reoriented on reading (:meth:`Volume.canonical`:
+axes permuted and flipped, ``nibabel.io_orientation`` of its affine), so its slices are those of
+its RAS+ copy; a NIfTI whose header records no orientation (qform and sform codes 0) is sliced as
+stored. :func:`inspect_volume` is the header-only check every volume gets when a task loads:
+3D, a plausible size, a usable affine, and data not cut short.
 
 Serving (:class:`SliceStore`): models do not ask in doc order (lmms-eval's wrappers sort
 requests by prompt), so an LRU of decoded volumes would thrash. The docs announce up front which
@@ -85,6 +92,61 @@ class VolumeReadError(RuntimeError):
     """A volume file that is missing or cannot be decoded."""
 
 
+MAX_VOXELS = 2**31
+"""Most voxels a volume may hold (2G: a 1024x1024x2048 scan); a header claiming more is corrupt or
+not a scan MedVision slices, and is refused before anything is allocated."""
+RAS = "RAS"
+_RAS_ORNT = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])
+
+
+@dataclass(frozen=True)
+class VolumeHeader:
+    """What a volume's header says, checked (:func:`inspect_volume`).
+
+    Attributes:
+        path: the file.
+        shape: voxels along axes 0, 1, 2 of the RAS+ volume its slices are taken from.
+        orientation: the stored axes' directions as nibabel's axis codes (``"RAS"``, ``"LPS"``,
+            ...), or ``"none"`` when the header records no orientation (sliced as stored).
+    """
+
+    path: str
+    shape: tuple[int, int, int]
+    orientation: str
+
+    @property
+    def reoriented(self) -> bool:
+        """Whether slices are taken after reorienting the stored voxels to RAS+."""
+        return self.orientation not in (RAS, "none")
+
+
+def _records_orientation(image: nib.spatialimages.SpatialImage) -> bool:
+    """False for a NIfTI/Analyze header without qform and sform (nibabel would invent an LAS affine)."""
+    header = image.header
+    try:
+        return int(header["qform_code"]) > 0 or int(header["sform_code"]) > 0
+    except (KeyError, ValueError, TypeError):  # not a NIfTI header: its affine is what the format stores
+        return not isinstance(image, nib.AnalyzeImage)
+
+
+def _orientation(image: nib.spatialimages.SpatialImage, path: str) -> tuple[str, np.ndarray | None]:
+    """The stored axis codes and the nibabel orientation transform to RAS+ (None when already RAS+ or unknown).
+
+    Raises:
+        VolumeReadError: an affine with non-finite entries or a voxel axis of zero length.
+    """
+    if not _records_orientation(image):
+        return "none", None
+    affine = np.asarray(image.affine, dtype=np.float64)
+    if not np.all(np.isfinite(affine)):
+        raise VolumeReadError(f"volume {path} has a non-finite affine in its header")
+    ornt = nib.io_orientation(affine)
+    if np.isnan(ornt).any():
+        raise VolumeReadError(f"volume {path} has a degenerate affine (a voxel axis of zero length): {affine.tolist()}")
+    code = "".join(nib.orientations.ornt2axcodes(ornt))
+    return code, None if np.array_equal(ornt, _RAS_ORNT) else ornt
+
+
 @dataclass(frozen=True, eq=False)
 class Volume:
     """A volume's voxels as stored in its file, and the scaling a reader applies to them.
@@ -95,17 +157,26 @@ class Volume:
             or a memory map).
         slope: nibabel's scale factor (``scl_slope``), or None when ``stored`` is already scaled.
         inter: nibabel's intercept (``scl_inter``), or None likewise.
+        to_ras: the nibabel orientation transform from the stored axes to RAS+, None when the
+            volume is stored RAS+ (or records no orientation); :meth:`canonical` applies it.
     """
 
     path: str
     stored: np.ndarray
     slope: np.ndarray | None = None
     inter: np.ndarray | None = None
+    to_ras: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """Voxels along axes 0, 1, 2."""
         return tuple(int(n) for n in self.stored.shape)  # type: ignore[return-value]
+
+    def canonical(self) -> Volume:
+        """The volume in RAS+ voxel order (a view: axes permuted and flipped), itself when stored so."""
+        if self.to_ras is None:
+            return self
+        return Volume(self.path, nib.orientations.apply_orientation(self.stored, self.to_ras), self.slope, self.inter)
 
     def array(self) -> np.ndarray:
         """The whole volume as nibabel would read it (scaled, same dtype and memory order)."""
@@ -196,7 +267,7 @@ def _reading(path: str) -> Iterator[None]:
     try:
         yield
     except FileNotFoundError as error:
-        raise VolumeReadError(f"volume file not found: {path}") from error
+        raise VolumeReadError(f"volume not found: {path}") from error
     except VolumeReadError:
         raise
     except Exception as error:  # nibabel and the inflaters raise many types for corrupt files
@@ -221,9 +292,10 @@ def _three_d(shape: tuple[int, ...], path: str) -> tuple[int, int, int]:
 
 
 def read_volume(path: str | Path) -> Volume:
-    """Read a volume file into a :class:`Volume` (3D, a trailing axis of length 1 dropped).
+    """Read a volume file into a :class:`Volume` (3D, a trailing axis of length 1 dropped), as stored.
 
-    The builder reads its NIfTI inputs here (:func:`medvision_tasks.builder.volume_io.read_volume`).
+    The builder reads its NIfTI inputs here (:func:`medvision_tasks.builder.volume_io.read_volume`,
+    which reorients with the affine itself); slices for a model come from :meth:`Volume.canonical`.
 
     Raises:
         VolumeReadError: the file is missing, cannot be decoded, or is not 3D; the message names it.
@@ -231,11 +303,12 @@ def read_volume(path: str | Path) -> Volume:
     path = str(path)
     with _reading(path):
         image = nib.load(path)
+        _, to_ras = _orientation(image, path)
         kind = _nifti_file(image, path)
         if kind is None:
             stored = np.asanyarray(image.dataobj)
             _three_d(stored.shape, path)
-            return Volume(path, stored.reshape(stored.shape[:3]) if stored.ndim == 4 else stored)
+            return Volume(path, stored.reshape(stored.shape[:3]) if stored.ndim == 4 else stored, to_ras=to_ras)
         proxy = image.dataobj
         shape, dtype = tuple(proxy.shape), np.dtype(proxy.dtype)
         _three_d(shape, path)
@@ -245,17 +318,19 @@ def read_volume(path: str | Path) -> Volume:
             buffer = np.empty(math.prod(shape) * dtype.itemsize, dtype=np.uint8)
             _inflate_into(path, proxy.offset, buffer)
             stored = buffer.view(dtype).reshape(shape, order=proxy.order)
-        return Volume(path, stored[..., 0] if stored.ndim == 4 else stored, proxy.slope, proxy.inter)
+        return Volume(path, stored[..., 0] if stored.ndim == 4 else stored, proxy.slope, proxy.inter, to_ras)
 
 
 def read_slices(path: str | Path, wanted: Iterable[SliceKey]) -> Iterator[tuple[SliceKey, np.ndarray]]:
-    """Every wanted slice ``(slice_dim, slice_idx)`` the volume has, as :meth:`Volume.slice` gives it, reading the file once.
+    """Every wanted slice ``(slice_dim, slice_idx)`` of the RAS+ volume that it has, reading the file once.
 
-    The evaluator's read. A ``.nii.gz`` NIfTI is inflated one plane of its last stored axis at a
+    The evaluator's read: slices as :meth:`Volume.slice` of :meth:`Volume.canonical` gives them. A
+    ``.nii.gz`` NIfTI stored RAS+ is inflated one plane of its last stored axis at a
     time (Fortran order: the axial planes, ``slice_dim`` 2, one after the other): an axial slice is
     handed over as its plane passes, sagittal and coronal slices (a row of every plane) when the
-    file ends. Memory is one plane and the wanted off-axial slices, not the volume. Other files are
-    read whole (:func:`read_volume`). Slices the volume does not have are left out.
+    file ends. Memory is one plane and the wanted off-axial slices, not the volume. Other files, and
+    volumes stored in another orientation, are read whole (:func:`read_volume`). Slices the volume
+    does not have are left out.
 
     Raises:
         VolumeReadError: as :func:`read_volume`.
@@ -264,10 +339,11 @@ def read_slices(path: str | Path, wanted: Iterable[SliceKey]) -> Iterator[tuple[
     wanted = sorted(set(wanted))
     with _reading(path):
         image = nib.load(path)
-        streamed = _nifti_file(image, path) == ".nii.gz" and image.dataobj.order == "F"
+        _, to_ras = _orientation(image, path)
+        streamed = to_ras is None and _nifti_file(image, path) == ".nii.gz" and image.dataobj.order == "F"
         shape = _three_d(tuple(image.dataobj.shape), path) if streamed else ()
     if not streamed:
-        volume = read_volume(path)
+        volume = read_volume(path).canonical()
         for dim, idx in wanted:
             if 0 <= dim < 3 and 0 <= idx < volume.shape[dim]:
                 yield (dim, idx), volume.slice(dim, idx)
@@ -293,6 +369,79 @@ def read_slices(path: str | Path, wanted: Iterable[SliceKey]) -> Iterator[tuple[
         yield key, _finished(out, proxy.slope, proxy.inter)
 
 
+_inspected: dict[str, tuple[tuple[int, int, int, int], VolumeHeader]] = {}
+_inspected_lock = threading.Lock()
+
+
+def inspect_volume(path: str | Path) -> VolumeHeader:
+    """Check a volume from its header, without decoding it: what a task load asks of every volume.
+
+    Checked: the file opens as a volume; 3D (a trailing axis of length 1 allowed), no empty axis,
+    at most :data:`MAX_VOXELS`; a finite affine whose axes have a length; and the data is all
+    there: an uncompressed NIfTI holds every byte its header announces, a gzipped one's trailer
+    (the length of its content, modulo 2**32) matches what its header announces, else its data is
+    inflated once to be sure (a file of several gzip members). Remembered per file while its
+    inode, size and times stay the same.
+
+    Returns:
+        The header, with the shape of the RAS+ volume its slices come from.
+
+    Raises:
+        VolumeReadError: the message names the file and what is wrong.
+    """
+    path = str(path)
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError as error:
+        raise VolumeReadError(f"volume not found: {path}") from error
+    except OSError as error:
+        raise VolumeReadError(f"cannot read volume {path}: {error}") from error
+    signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    with _inspected_lock:
+        known = _inspected.get(path)
+    if known is not None and known[0] == signature:
+        return known[1]
+    with _reading(path):
+        image = nib.load(path)
+        shape = _three_d(tuple(int(n) for n in image.shape), path)
+        if min(shape) < 1:
+            raise VolumeReadError(f"volume {path} has shape {shape}: an axis without voxels")
+        if math.prod(shape) > MAX_VOXELS:
+            raise VolumeReadError(
+                f"volume {path}: its header claims {shape} = {math.prod(shape)} voxels, more than the "
+                f"{MAX_VOXELS} a scan plausibly holds (a corrupt header?)"
+            )
+        orientation, to_ras = _orientation(image, path)
+        _check_data_length(image, path, stat.st_size)
+    ras_shape = list(shape)
+    if to_ras is not None:
+        for stored_axis, (ras_axis, _) in enumerate(to_ras):
+            ras_shape[int(ras_axis)] = shape[stored_axis]
+    header = VolumeHeader(path, tuple(ras_shape), orientation)  # type: ignore[arg-type]
+    with _inspected_lock:
+        _inspected[path] = (signature, header)
+    return header
+
+
+def _check_data_length(image: nib.spatialimages.SpatialImage, path: str, file_size: int) -> None:
+    """Raise VolumeReadError when a single-file NIfTI holds fewer data bytes than its header announces."""
+    kind = _nifti_file(image, path)
+    if kind is None:
+        return  # other formats: a short file fails when it is read
+    proxy = image.dataobj
+    end = int(proxy.offset) + math.prod(proxy.shape) * np.dtype(proxy.dtype).itemsize
+    if kind == ".nii":
+        if file_size < end:
+            raise VolumeReadError(f"volume {path} is truncated: {file_size} bytes, its header announces {end}")
+        return
+    with open(path, "rb") as handle:
+        handle.seek(-4, os.SEEK_END)
+        content_length = int.from_bytes(handle.read(4), "little")
+    if content_length != end % 2**32:
+        for _ in _inflated(path, 0, end):  # raises when the content ends early
+            pass
+
+
 READ_RULE = _rule_fingerprint([sys.modules[__name__], planes])
 """Fingerprint of what a slice holds: the source of this module and of :mod:`medvision_tasks.planes`
 (reading a volume, taking a slice) and the nibabel version; part of every slice cache file's name.
@@ -316,13 +465,15 @@ def cache_dir() -> Path | None:
 
 
 def volume_identity(path: str) -> str:
-    """What names a volume's version in the cache: real path, size, mtime and the gzip trailer.
+    """What names a volume's version in the cache: real path, size, mtime, the gzip trailer, the orientation.
 
     The gzip trailer holds the CRC-32 and length of the whole uncompressed content, so a volume
-    rewritten with the same size and modification time still gets a new identity.
+    rewritten with the same size and modification time still gets a new identity; the stored
+    orientation (:func:`inspect_volume`, which checks the header) is part of it, so slices of a
+    volume rewritten in another orientation are never served from the entry of the old one.
 
     Raises:
-        VolumeReadError: the file does not exist.
+        VolumeReadError: the file does not exist or fails :func:`inspect_volume`.
     """
     real = os.path.realpath(path)
     try:
@@ -333,10 +484,11 @@ def volume_identity(path: str) -> str:
                 handle.seek(-8, os.SEEK_END)
                 trailer = handle.read(8)
     except FileNotFoundError as error:
-        raise VolumeReadError(f"volume file not found: {path}") from error
+        raise VolumeReadError(f"volume not found: {path}") from error
     except OSError as error:
         raise VolumeReadError(f"cannot read volume {path}: {error}") from error
-    text = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{trailer.hex()}"
+    orientation = inspect_volume(real).orientation
+    text = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{trailer.hex()}\0{orientation}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -430,7 +582,7 @@ class SliceStore:
         try:
             stat = os.stat(path)
         except FileNotFoundError as error:
-            raise VolumeReadError(f"volume file not found: {path}") from error
+            raise VolumeReadError(f"volume not found: {path}") from error
         signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
         known = self._identities.get(path)
         if known is not None and known[0] == signature:

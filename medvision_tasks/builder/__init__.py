@@ -22,6 +22,7 @@ One module per job, in the order a build runs:
 - :mod:`.cache`: per-case results reused across runs;
 - :mod:`.split`: the subject-level train/test split;
 - :mod:`.layout`, :mod:`.output`: the data directory's file names, and writing them;
+- :mod:`.atomic`: every file written complete or not at all (partial names, renamed into place);
 - :mod:`.driver`: :func:`prepare`, running it all; :mod:`.cli`: the command line.
 
 The manifest format, the output layout and the builder's rules: docs/data.md.

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
+import threading
 from pathlib import Path
 
 from medvision_tasks import messages
@@ -154,6 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit status (module docstring).
     """
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    # SIGTERM (a scheduler's stop) unwinds like Ctrl-C, so no partial file is left behind.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.workers < 1:

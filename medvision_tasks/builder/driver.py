@@ -13,20 +13,28 @@ then plan files; cluster array jobs, each on its own machine, all writing into o
 ``merge=True`` then builds nothing, takes every unit from the cache and writes the data directory.
 Every unit runs the same function either way (:func:`~.case.build_case` or
 :func:`~.public_plan.build_public_plan`).
+
+Outputs are complete or absent (:mod:`.atomic`): partial files an interrupted run left are removed
+when the next run starts, and a worker ends (removing its partial files) when the process that
+started it is gone.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from medvision_tasks import messages
+from medvision_tasks.builder.atomic import remove_in_flight, remove_stale_partials
 from medvision_tasks.builder.cache import BUILDER_VERSION, case_cache_key, load_cached, prune_cache, store_cached
 from medvision_tasks.builder.case import build_case
-from medvision_tasks.builder.importer import IMPORTED, Importer
+from medvision_tasks.builder.importer import IMPORTED, Importer, PlacementError
 from medvision_tasks.builder.layout import CACHE_DIR, SPLITS
 from medvision_tasks.builder.manifest import load_manifest
 from medvision_tasks.builder.output import summary, write_docs, write_summary
@@ -70,6 +78,25 @@ def _builder(unit: Unit) -> Callable[[Unit, Path], CaseResult]:
     return build_public_plan if isinstance(unit, PublicPlanSpec) else build_case  # type: ignore[return-value]
 
 
+PARENT_CHECK_SECONDS = 0.5
+"""How often a worker checks that the process that started it still runs (seconds)."""
+
+
+def _end_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker (removing its partial files) once ``parent`` is gone.
+
+    A worker whose parent was killed would otherwise wait on its task queue forever.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        remove_in_flight()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="medvision-parent-watch", daemon=True).start()
+
+
 def _run_cases(
     todo: list[tuple[int, Unit]], out_dir: Path, workers: int, progress: bool
 ) -> Iterable[tuple[int, CaseResult]]:
@@ -83,7 +110,9 @@ def _run_cases(
                 yield index, _builder(case)(case, out_dir)
                 bar.update(1)
             return
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), initializer=_end_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             futures = {pool.submit(_builder(case), case, out_dir): (index, case) for index, case in todo}
             for future in as_completed(futures):
                 index, case = futures[future]
@@ -125,7 +154,11 @@ def _reusable(unit: Unit, result: CaseResult, merge: bool) -> bool:
 def _public_docs(
     manifest: Manifest, specs: list[PublicPlanSpec], results: list[CaseResult], importer: Importer
 ) -> dict[str, list[dict]]:
-    """Every public doc by family, tasks in request order, volumes placed as each request asks."""
+    """Every public doc by family, tasks in request order, volumes placed as each request asks.
+
+    A volume that cannot be placed (:class:`~.importer.PlacementError`) is named in the importer's
+    errors, and its docs keep the downloaded file's path.
+    """
     order = {task.config: n for n, task in enumerate(t for request in manifest.public for t in request.tasks)}
     volumes = {task.config: request.volumes for request in manifest.public for task in request.tasks}
     docs: dict[str, list[dict]] = {family: [] for family in FAMILY_NAMES}
@@ -138,7 +171,12 @@ def _public_docs(
                     for name in ("image_file", "mask_file", "landmark_file"):
                         if name in doc:
                             relative = str(Path(doc[name]).relative_to(spec.dataset_dir))
-                            doc[name] = importer.place(relative, spec.dataset, spec.dataset_dir, mode) or doc[name]
+                            try:
+                                placed = importer.place(relative, spec.dataset, spec.dataset_dir, mode)
+                            except (PlacementError, OSError) as error:
+                                importer.errors.append(f"{spec.name}: {name} {doc[name]}: {error}")
+                                placed = None
+                            doc[name] = placed or doc[name]
                 docs[family].append(doc)
     for family in FAMILY_NAMES:
         docs[family].sort(key=lambda doc: order[doc["upstream_task"]])  # stable: builder order within a task
@@ -187,6 +225,9 @@ def prepare(
     seed = manifest.seed if seed is None else int(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    stale = remove_stale_partials(out)
+    if stale and progress:
+        messages.info(f"prepare: removed {len(stale)} partial file(s) an interrupted run left in {out}")
     forced = forced_splits(manifest)
     specs = [spec for request in manifest.public for spec in plan_specs(request)]
     units: list[Unit] = [*manifest.cases, *specs]

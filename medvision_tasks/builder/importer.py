@@ -5,12 +5,22 @@ public dataset). Each doc's ``taskType`` picks its family (any spelling the fami
 the names its prompt needs come from the doc, else from the entry (``labels``,
 ``measurements``), else from the public plans the entry names (``plans``, :mod:`.plan_names`); its volume is linked, copied or kept in place (``volumes``); its subject
 comes from ``subject_id``, else from its image file's name. What cannot be imported is skipped
-and counted, and messages name the docs file and the doc.
+and counted, and messages name the docs file, the line (the doc's position in a ``.json`` list)
+and the field; the other docs go on.
+
+Placing volumes (``link``, ``copy``): a file below ``image_root`` keeps its path below it, under
+``volumes/imported/<dataset>/``, so two sources are never one file; a path leading out of
+``image_root`` is refused (``keep`` references it in place), and a file already at the target
+that is not this source's link or an identical copy is never replaced. Each volume's header is
+checked (:func:`medvision_tasks.documents.volume_problem`: 3D, plausible, holding the doc's
+slice); one not stored RAS+ is said once, and is reoriented when a task reads it.
 """
 
 from __future__ import annotations
 
+import filecmp
 import json
+import math
 import os
 import re
 import shutil
@@ -18,10 +28,13 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
+from medvision_tasks import messages
+from medvision_tasks.builder.atomic import writing
 from medvision_tasks.builder.layout import IMPORTED_VOLUMES_DIR, slug
 from medvision_tasks.builder.plan_names import PlanNameError, PlanNames
 from medvision_tasks.builder.results import ALL_PLANES, Skip
 from medvision_tasks.builder.spec import ImportSpec
+from medvision_tasks.documents import volume_problem, whole_number
 from medvision_tasks.families import ANGLE_DISTANCE, family_of_task_type
 from medvision_tasks.planes import plane_of_slice_dim
 
@@ -29,16 +42,61 @@ IMPORTED = "imported"
 """The ``item`` (and summary ``case``) of the skips of imported docs."""
 
 
-def _read_doc_file(path: Path) -> list[dict]:
-    text = path.read_text(encoding="utf-8")
+class PlacementError(ValueError):
+    """A volume that cannot be linked or copied into the output; the message names it and why."""
+
+
+def _read_doc_file(path: Path) -> list[tuple[str, object, str | None]]:
+    """``(where, row, problem)`` of every doc of a docs file, in order; ``problem`` says why a line is not a doc.
+
+    ``where`` names the line of a JSONL file (``line N``) or the position in a JSON list (``doc #N``).
+
+    Raises:
+        OSError, ValueError: the file cannot be read at all (missing, not UTF-8 JSON).
+    """
     if path.suffix.lower() == ".json":
-        content = json.loads(text)
-        rows = content if isinstance(content, list) else content.get("docs", [])
-    else:
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    if not all(isinstance(row, dict) for row in rows):
-        raise ValueError("every doc must be a JSON object")
-    return rows
+        content = json.loads(path.read_text(encoding="utf-8"))
+        rows = content if isinstance(content, list) else content.get("docs", []) if isinstance(content, dict) else None
+        if not isinstance(rows, list):
+            raise ValueError("a .json docs file holds a list of docs, or an object with a 'docs' list")
+        return [(f"doc #{n}", row, None) for n, row in enumerate(rows, start=1)]
+    docs: list[tuple[str, object, str | None]] = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8")
+            if line.strip():
+                docs.append((f"line {number}", json.loads(line), None))
+        except UnicodeDecodeError as error:
+            docs.append((f"line {number}", None, f"not UTF-8 ({error})"))
+        except json.JSONDecodeError as error:
+            docs.append((f"line {number}", None, f"not valid JSON ({error})"))
+    return docs
+
+
+def _positive_numbers(value: object, whole: bool) -> bool:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return False
+    if whole:
+        return all((n := whole_number(v)) is not None and n > 0 for v in value)
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in value)
+
+
+def _field_problem(doc: Mapping, family: str) -> tuple[str, str] | None:
+    """``(field, what is wrong)`` for the first field of a doc that cannot be imported as it is; None when fine."""
+    if whole_number(doc["slice_dim"]) not in (0, 1, 2):
+        return "slice_dim", f"is {doc['slice_dim']!r}; expected 0, 1 or 2"
+    if (index := whole_number(doc["slice_idx"])) is None or index < 0:
+        return "slice_idx", f"is {doc['slice_idx']!r}; expected a whole number >= 0"
+    if not _positive_numbers(doc["image_size_2d"], whole=True):
+        return "image_size_2d", f"is {doc['image_size_2d']!r}; expected two positive whole numbers"
+    if not _positive_numbers(doc["pixel_size"], whole=False):
+        return "pixel_size", f"is {doc['pixel_size']!r}; expected two positive numbers (mm)"
+    if family == ANGLE_DISTANCE:
+        if not isinstance(doc.get("biometric_profile"), Mapping):
+            return "biometric_profile", f"is {doc.get('biometric_profile')!r}; expected an object with a metric_key"
+    elif doc.get("label") is None or whole_number(doc["label"]) is None:
+        return "label", f"is {doc.get('label')!r}; expected a whole number"
+    return None
 
 
 def _subject_of(doc: Mapping, pattern: str | None) -> str:
@@ -69,6 +127,7 @@ class Importer:
         self.files: set[str] = set()
         self._placed: dict[str, str] = {}
         self.plan_names = PlanNames()
+        self._headers: dict = {}  # volume path -> its header (or problem), read once
 
     def place(self, value: str, dataset: str, image_root: str, volumes: str) -> str | None:
         """Where a doc's file is once imported, or None when it does not exist.
@@ -90,26 +149,41 @@ class Importer:
         key = str(source.resolve())
         if key in self._placed:
             return self._placed[key]
-        relative_value = Path(value) if not Path(value).is_absolute() else Path(source.name)
-        parts = [p for p in relative_value.parts if p not in ("..", ".")]
-        target = self.out_dir / IMPORTED_VOLUMES_DIR / slug(dataset) / Path(*parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # The path as written, below image_root: unique per source, and never a way out of image_root.
+        root = os.path.normpath(os.path.abspath(image_root))
+        below = os.path.relpath(os.path.normpath(os.path.abspath(source)), root)
+        if below == os.curdir or below.split(os.sep)[0] == os.pardir:
+            raise PlacementError(
+                f"{value!r} is not below image_root {image_root}: volumes: {volumes} places only files below "
+                "image_root (use volumes: keep to reference it in place)"
+            )
+        target = self.out_dir / IMPORTED_VOLUMES_DIR / slug(dataset) / below
         if volumes == "copy":
-            if not (target.is_file() and target.stat().st_size == source.stat().st_size):
-                shutil.copy2(source, target)
+            self._copy(source, target)
         else:
-            if target.is_symlink() or target.exists():
-                if target.is_symlink() and os.readlink(target) == key:
-                    pass
-                else:
-                    target.unlink()
-                    target.symlink_to(key)
-            else:
-                target.symlink_to(key)
+            self._link(key, target)
         relative = target.relative_to(self.out_dir).as_posix()
         self._placed[key] = relative
         self.files.add(relative)
         return relative
+
+    @staticmethod
+    def _link(key: str, target: Path) -> None:
+        if target.is_symlink() and os.readlink(target) == key:
+            return
+        if target.is_symlink() or target.exists():
+            raise PlacementError(f"{target} already exists and is not a link to {key}; not replaced (remove it first)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(key)
+
+    @staticmethod
+    def _copy(source: Path, target: Path) -> None:
+        if target.is_symlink() or target.exists():
+            if target.is_file() and not target.is_symlink() and filecmp.cmp(source, target, shallow=False):
+                return
+            raise PlacementError(f"{target} already exists and differs from {source}; not replaced (remove it first)")
+        with writing(target) as partial:
+            shutil.copy2(source, partial)
 
     def run(self, spec: ImportSpec) -> list[tuple[str, str, dict]]:
         """(family, subject, doc) for every importable doc of one import entry."""
@@ -122,8 +196,16 @@ class Importer:
             except (OSError, ValueError) as error:
                 self.errors.append(f"import {doc_path}: cannot read docs ({error})")
                 continue
-            for line, row in enumerate(rows, start=1):
-                where = f"import {doc_path} doc #{line}"
+            for position, row, problem in rows:
+                where = f"import {doc_path} {position}"
+                if problem is not None:
+                    self._skip("unknown", "unreadable line")
+                    self.errors.append(f"{where}: {problem}")
+                    continue
+                if not isinstance(row, dict):
+                    self._skip("unknown", "not a JSON object")
+                    self.errors.append(f"{where}: {row!r:.80} is not a JSON object")
+                    continue
                 if spec.dataset_name and row.get("dataset_name") != spec.dataset_name:
                     continue
                 if spec.task_id and str(row.get("taskID")) != spec.task_id:
@@ -147,6 +229,12 @@ class Importer:
         if missing:
             self._skip(family, f"missing field {missing[0]}")
             return None
+        bad = _field_problem(doc, family)
+        if bad is not None:
+            self._skip(family, f"malformed field {bad[0]}")
+            self.errors.append(f"{where}: field {bad[0]} {bad[1]}")
+            return None
+        doc["slice_dim"], doc["slice_idx"] = whole_number(doc["slice_dim"]), whole_number(doc["slice_idx"])
         if spec.plans:
             try:
                 self.plan_names.fill(doc, family, spec)
@@ -168,7 +256,7 @@ class Importer:
                 return None
             doc["label_name"] = doc.get("label_name") or doc["measurement_name"] or key
         else:
-            label = int(doc["label"])
+            label = whole_number(doc["label"])
             doc["label_name"] = doc.get("label_name") or labels.get(label)
             if not doc["label_name"]:
                 self._skip(family, "no label name for label")
@@ -179,10 +267,26 @@ class Importer:
         doc["image_description"] = description.replace(
             "{plane}", plane_of_slice_dim(int(doc["slice_dim"])) or ""
         ).replace("{modality}", doc["modality"])
+        source = Path(str(doc["image_file"]))
+        source = source if source.is_absolute() else Path(spec.image_root) / source
+        if source.exists():
+            size_2d = [int(n) for n in doc["image_size_2d"]]
+            problem = volume_problem(
+                str(source), doc["slice_dim"], doc["slice_idx"], size_2d, self._headers, say=messages.info
+            )
+            if problem is not None:
+                self._skip(family, "unusable volume")
+                self.errors.append(f"{where}: field image_file: {problem}")
+                return None
         for field_name in ("image_file", "mask_file", "landmark_file"):
             if not doc.get(field_name):
                 continue
-            placed = self.place(str(doc[field_name]), str(doc["dataset_name"]), spec.image_root, spec.volumes)
+            try:
+                placed = self.place(str(doc[field_name]), str(doc["dataset_name"]), spec.image_root, spec.volumes)
+            except (PlacementError, OSError) as error:
+                self._skip(family, "volume not placed")
+                self.errors.append(f"{where}: field {field_name}: {error}")
+                return None
             if placed is None:
                 if field_name == "image_file":
                     self._skip(family, "volume not found")

@@ -1,17 +1,17 @@
 """Writing the data directory: docs files per split, ``summary.json``, JSON side files.
 
-Every file is written to a temporary name beside its destination and renamed into place, so a
-reader (or a re-run after a crash) never sees half a file.
+Every file is written to a partial name beside its destination and renamed into place
+(:mod:`.atomic`), so a reader (or a re-run after a crash) never sees half a file.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from medvision_tasks.builder.atomic import writing
 from medvision_tasks.builder.layout import SPLITS, SUMMARY_FILE, TRAIN_DIR
 from medvision_tasks.builder.spec import Manifest
 from medvision_tasks.documents import docs_file
@@ -23,12 +23,9 @@ DocsBySplit = Mapping[str, Mapping[str, list[dict]]]
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    with partial.open("w", encoding="utf-8") as handle:
+    with writing(path) as partial, partial.open("w", encoding="utf-8") as handle:
         for line in lines:
             handle.write(line)
-    os.replace(partial, path)
 
 
 def write_json(payload: Mapping, path: Path, *, ascii_only: bool = True) -> None:

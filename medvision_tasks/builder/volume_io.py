@@ -7,12 +7,11 @@ coordinates; their x and y rows are negated on reading. :func:`reorient_to_ras` 
 voxel axes in RAS+ order (``nibabel.as_closest_canonical``), the orientation MedVision slices in.
 
 Every failure raises :class:`InputError` with a message naming the file and what is wrong.
-Files are written atomically (a temporary name, then a rename), so a reader never sees half a file.
+Files are written atomically (a partial name, then a rename: :mod:`.atomic`), so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import nibabel as nib
 import numpy as np
 
 from medvision_tasks import volumes
+from medvision_tasks.builder.atomic import writing
 
 # World axes whose NRRD "space" names run opposite to RAS (x to the left, y to the posterior).
 _NRRD_SPACE_SIGNS = {
@@ -344,7 +344,5 @@ def save_nifti(data: np.ndarray, affine: np.ndarray, path: Path, dtype: np.dtype
     image.set_qform(affine, code=1)
     image.set_sform(affine, code=1)
     image.header.set_xyzt_units("mm")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name[: -len('.nii.gz')]}.{os.getpid()}.partial.nii.gz")
-    nib.save(image, str(partial))
-    os.replace(partial, path)
+    with writing(path, ".nii.gz") as partial:
+        nib.save(image, str(partial))

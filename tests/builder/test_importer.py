@@ -73,8 +73,8 @@ def test_what_cannot_be_imported_is_counted_and_named(tmp_path: Path) -> None:
     }
     docs_file = spec.docs[0]
     assert importer.errors == [
-        f"import {docs_file} doc #1: no name for label 9 (add it under labels)",
-        f"import {docs_file} doc #3: image_file 'imagesTs/gone.nii.gz' not found under {spec.image_root}",
+        f"import {docs_file} line 1: no name for label 9 (add it under labels)",
+        f"import {docs_file} line 3: image_file 'imagesTs/gone.nii.gz' not found under {spec.image_root}",
     ]
 
 
@@ -99,7 +99,8 @@ def _public_rows(root: Path) -> list[dict]:
           "image_file": str(kits / "Images/L2.nii.gz")}  # fmt: skip
     return [
         {**detection, **geometry, "label": 2, "bounding_boxes": box},
-        {**tl, **geometry, "label": 2, "biometric_profile": ellipse},
+        {**tl, **geometry, "image_size_2d": [50, 40], "pixel_size": [0.796875] * 2, "label": 2,
+         "biometric_profile": ellipse},
         {**ad, "taskType": "Biometrics-From-Landmarks-Distance",
          "biometric_profile": {"metric_type": "distance", "metric_map_name": "lines_map", "metric_key": "L-1-2",
                                "metric_value": 54.5625, "metric_unit": "mm", "slice_dim": 0}},
