@@ -160,10 +160,10 @@ def test_a_name_missing_from_doc_entry_and_plan_is_an_error_naming_the_doc(tmp_p
     docs = tmp_path / "export.jsonl"
     kits, feta = root / "Datasets" / "KiTS23", root / "Datasets" / "FeTA24"
     assert importer.errors == [
-        f"import {docs} doc #1: label 7 has no name in the labels_map of task 01 of "
+        f"import {docs} line 1: label 7 has no name in the labels_map of task 01 of "
         + str(kits / "benchmark_plan_detection_v1.0.0.json.gz"),
-        f"import {docs} doc #2: {kits / 'benchmark_plan_biometry_v1.0.0.json.gz'} has no task '05' (it has 2)",
-        f"import {docs} doc #3: no names from the plans: {feta / 'benchmark_plan_biometry_v1.0.0.json.gz'}: "
+        f"import {docs} line 2: {kits / 'benchmark_plan_biometry_v1.0.0.json.gz'} has no task '05' (it has 2)",
+        f"import {docs} line 3: no names from the plans: {feta / 'benchmark_plan_biometry_v1.0.0.json.gz'}: "
         + "plan file not found",
     ]
     assert sum(importer.skips.values()) == 3
