@@ -22,6 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from lmms_eval.evaluator import simple_evaluate
+from lmms_eval.tasks import TaskManager
 
 from medvision_tasks import checkpoints
 from medvision_tasks.checkpoints import CHECKPOINT_DIR_ENV, AnswerCheckpoint, answer_requests
@@ -206,8 +208,6 @@ def _cut(folder: Path, keep: int) -> int:
 
 
 def test_medvision_random_resumes_and_generates_only_the_missing_answers(tmp_path, monkeypatch):
-    from lmms_eval.evaluator import simple_evaluate
-    from lmms_eval.tasks import TaskManager
     from medvision_tasks.models import medvision_random
 
     tasks = TASKS.split(",")
@@ -240,8 +240,6 @@ def test_medvision_random_resumes_and_generates_only_the_missing_answers(tmp_pat
 
 @pytest.mark.slow
 def test_the_qwen_wrapper_resumes_its_batches(tmp_path, monkeypatch):
-    from lmms_eval.evaluator import simple_evaluate
-    from lmms_eval.tasks import TaskManager
     from medvision_tasks.models.medvision_qwen2_5_vl import MedVisionQwen2_5_VL
 
     from medvision_tasks import utils
@@ -344,3 +342,40 @@ def test_a_run_killed_midway_resumes_to_the_results_of_an_uninterrupted_run(tmp_
     assert max((before + after).values()) == 1
     assert f"MedVision: {KILL_AFTER} of {sum(SAMPLE_DOCS.values())} answers read from the checkpoint" in resumed.stderr
     assert _written(tmp_path / "run") == _written(tmp_path / "reference")
+
+
+# --- the generic wrapper ---------------------------------------------------------------------------------
+
+
+def test_medvision_resume_needs_a_checkpoint_directory(monkeypatch):
+    from medvision_tasks.models.medvision_resume import MedVisionResume
+
+    monkeypatch.delenv(CHECKPOINT_DIR_ENV, raising=False)
+    with pytest.raises(ValueError, match="^MedVision error: --model medvision_resume checkpoints answers under "):
+        MedVisionResume(model="medvision_random")
+
+
+def test_medvision_resume_resumes_a_chat_model_and_speaks_for_it(tmp_path, monkeypatch):
+    import lmms_eval.models
+    from medvision_tasks.models.medvision_resume import MedVisionResume
+
+    from tests.helpers.scripted_model import ScriptedChatModel, perfect_answer
+
+    monkeypatch.setattr(lmms_eval.models, "get_model", lambda name, force_simple=False: ScriptedChatModel)
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path / "ck"))
+    manager = TaskManager(include_path=task_folder(), include_defaults=False, model_name="medvision_resume")
+
+    def evaluate():
+        model = MedVisionResume(model="scripted_chat", script=perfect_answer, checkpoint_every="4")
+        assert (model.is_simple, model.checkpoint_every, model.rank, model.world_size) == (False, 4, 0, 1)
+        results = simple_evaluate(
+            model=model, tasks=["medvision_tl_cot"], task_manager=manager, bootstrap_iters=0, log_samples=True
+        )
+        assert model.inner.seen is model.seen  # attributes the wrapper lacks are the inner model's
+        return _results_and_samples(results), len(model.seen)
+
+    whole = evaluate()
+    assert whole[1] == SAMPLE_DOCS["medvision_tl_cot"]
+    cut = _cut(tmp_path / "ck", keep=4)
+    assert cut == SAMPLE_DOCS["medvision_tl_cot"] - 4
+    assert evaluate() == (whole[0], cut)
