@@ -289,11 +289,10 @@ def answer_requests(
         outputs.append(None if answer is None else as_output(answer))
         if answer is None:
             missing.append(position)
-    if len(missing) < len(requests):
-        messages.info(
-            f"{len(requests) - len(missing)} of {len(requests)} answers read from the checkpoint {checkpoint.folder}; "
-            f"generating {len(missing)}"
-        )
+    messages.info(
+        f"{len(requests) - len(missing)} of {len(requests)} answers read from the checkpoint {checkpoint.folder}; "
+        f"generating {len(missing)}"
+    )
 
     def on_answer(index: int, output: Any) -> None:
         position = missing[index]

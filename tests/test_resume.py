@@ -327,6 +327,8 @@ def test_a_run_killed_midway_resumes_to_the_results_of_an_uninterrupted_run(tmp_
         {**env, "RESUME_TEST_KILL_AFTER": str(KILL_AFTER)},
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-4000:]
+    folder = next(checkpoint_dir.iterdir())
+    assert f"MedVision: 0 of 60 answers read from the checkpoint {folder}; generating 60\n" in killed.stderr
     before = _generated(log)
     assert sum(before.values()) == KILL_AFTER
     assert not list((tmp_path / "run").rglob("*_results.json"))
@@ -340,7 +342,7 @@ def test_a_run_killed_midway_resumes_to_the_results_of_an_uninterrupted_run(tmp_
     assert sum(after.values()) == sum(SAMPLE_DOCS.values()) - KILL_AFTER
     assert set(after) | set(before) == set(_generated(reference_log)) and not set(after) & set(before)
     assert max((before + after).values()) == 1
-    assert f"MedVision: {KILL_AFTER} of {sum(SAMPLE_DOCS.values())} answers read from the checkpoint" in resumed.stderr
+    assert f"MedVision: 25 of 60 answers read from the checkpoint {folder}; generating 35\n" in resumed.stderr
     assert _written(tmp_path / "run") == _written(tmp_path / "reference")
 
 
