@@ -147,7 +147,17 @@ class AnswerCheckpoint:
         root = os.environ.get(CHECKPOINT_DIR_ENV, "").strip()
         if not root:
             return None
-        return cls(Path(root).expanduser(), model, model_args, task_dict)
+        checkpoint = cls(Path(root).expanduser(), model, model_args, task_dict)
+        try:  # before any answer is generated: a checkpoint that cannot be written is a loss found too late
+            checkpoint.folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(checkpoint.folder, os.W_OK):
+                raise PermissionError("not writable")
+        except OSError as error:
+            raise ValueError(
+                f"MedVision error: {CHECKPOINT_DIR_ENV}={root}: cannot write answer checkpoints in {checkpoint.folder} "
+                f"({error})"
+            ) from error
+        return checkpoint
 
     # --- keys -------------------------------------------------------------------------------------
 
@@ -164,7 +174,7 @@ class AnswerCheckpoint:
                 "doc_id": int(doc_id),
                 "context": context,
                 "gen_kwargs": gen_kwargs,
-                "doc": _digest(dict(doc)),
+                "doc": _digest(dict(doc) if isinstance(doc, Mapping) else repr(doc)),
                 "shown": _shown(doc),
             }
         )

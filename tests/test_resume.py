@@ -29,8 +29,8 @@ from medvision_tasks import checkpoints
 from medvision_tasks.checkpoints import CHECKPOINT_DIR_ENV, AnswerCheckpoint, answer_requests
 from medvision_tasks.cli import task_folder
 from medvision_tasks.ledger import LEDGER, Stated
+from tests.helpers.lmms_runs import plugin_cli_env
 
-REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TASKS = "medvision_detect_cot,medvision_tl_cot,medvision_ad"
 SAMPLE_DOCS = {"medvision_detect_cot": 33, "medvision_tl_cot": 9, "medvision_ad": 18}  # in-distribution planes
@@ -181,9 +181,13 @@ def test_token_counts_survive_the_checkpoint(tmp_path):
     assert checkpoints.as_output(answer) == output
 
 
-def test_no_directory_no_checkpoint(monkeypatch):
+def test_no_directory_no_checkpoint_and_an_unwritable_one_is_refused_before_any_answer(tmp_path, monkeypatch):
     monkeypatch.delenv(CHECKPOINT_DIR_ENV, raising=False)
     assert AnswerCheckpoint.from_environment("m", {}, {}) is None
+    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path / "file"))
+    with pytest.raises(ValueError, match=f"^MedVision error: {CHECKPOINT_DIR_ENV}={tmp_path / 'file'}: cannot write "):
+        AnswerCheckpoint.from_environment("m", {}, {})
 
 
 # --- the package's wrappers, in-process ----------------------------------------------------------------
@@ -278,15 +282,7 @@ def test_the_qwen_wrapper_resumes_its_batches(tmp_path, monkeypatch):
 
 
 def _lmms_eval(model: str, model_args: str, out: Path, env_extra: dict) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEDVISION_", "LMMS_EVAL_PLUGINS"))}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        PYTHONPATH=str(REPO),
-        LMMS_EVAL_PLUGINS="tests.helpers.resume_plugin",
-        MEDVISION_CACHE_DIR=os.environ["MEDVISION_CACHE_DIR"],
-        **env_extra,
-    )
+    env = plugin_cli_env("tests.helpers.resume_plugin", **env_extra)
     command = [str(BIN / "lmms-eval"), "--include_path", task_folder(), "--model", model, "--tasks", TASKS,
                "--output_path", str(out), "--log_samples"]  # fmt: skip
     if model_args:
