@@ -7,7 +7,9 @@ Usage (the inner model's own model_args follow ``model=``)::
         --tasks medvision_tl_cot --output_path runs/ --log_samples
 
 The inner model is built as ``--model <model>`` would build it (its chat class when it has one;
-``force_simple=True`` for its simple class). Its ``generate_until`` is called on
+``force_simple=True`` for its simple class), and the tasks get its image policy (they pick one by
+the ``--model`` name, which is ``medvision_resume`` here): ``MEDVISION_IMAGE_POLICY`` is set to the
+inner name's policy unless the user set it. Its ``generate_until`` is called on
 ``checkpoint_every`` requests at a time (default: its batch size), and each call's answers are
 appended to the checkpoint (:mod:`medvision_tasks.checkpoints`) before the next: a kill loses at
 most those in flight. Requests already answered in the checkpoint are not sent to it again.
@@ -16,12 +18,29 @@ Other request types (log-likelihood, multi-round) go to the inner model unchange
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 
+from medvision_tasks import messages
 from medvision_tasks.checkpoints import CHECKPOINT_DIR_ENV, AnswerCheckpoint, answer_requests
+from medvision_tasks.spacing import MODEL_POLICIES, POLICY_ENV_VAR
+
+
+def _adopt_image_policy(model: str) -> None:
+    """Give the tasks the image policy of the inner ``--model`` name, which they cannot see.
+
+    The tasks pick their policy by the ``--model`` name, here ``medvision_resume``; lmms-eval builds
+    the model before it builds any prompt, so ``MEDVISION_IMAGE_POLICY`` set now is what the hooks
+    read. A policy the user set is kept; an inner model without a policy keeps the default's warning.
+    """
+    if os.environ.get(POLICY_ENV_VAR, "").strip() or model not in MODEL_POLICIES:
+        return
+    os.environ[POLICY_ENV_VAR] = MODEL_POLICIES[model]
+    messages.info(f"medvision_resume: image policy {MODEL_POLICIES[model]} of --model {model} ({POLICY_ENV_VAR})")
+
 
 # Model arguments that do not change answers, left out of the checkpoint's model identity.
 NOT_IDENTITY = frozenset({"device", "device_map", "max_batch_size", "checkpoint_every"})
@@ -49,6 +68,7 @@ class MedVisionResume(lmms):
         from lmms_eval.models import get_model
 
         simple = str(force_simple).strip().lower() in {"true", "1", "yes"}
+        _adopt_image_policy(model)
         inner_class = get_model(model, force_simple=simple)
         arguments = {key: value for key, value in model_args.items() if value is not None}
         self.inner = inner_class(**arguments)

@@ -29,6 +29,7 @@ from medvision_tasks import checkpoints
 from medvision_tasks.checkpoints import CHECKPOINT_DIR_ENV, AnswerCheckpoint, answer_requests
 from medvision_tasks.cli import task_folder
 from medvision_tasks.ledger import LEDGER, Stated
+from medvision_tasks.spacing import POLICY_ENV_VAR
 from tests.helpers.lmms_runs import plugin_cli_env
 
 BIN = Path(sys.executable).parent
@@ -361,15 +362,19 @@ def test_medvision_resume_resumes_a_chat_model_and_speaks_for_it(tmp_path, monke
 
     monkeypatch.setattr(lmms_eval.models, "get_model", lambda name, force_simple=False: ScriptedChatModel)
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path / "ck"))
+    monkeypatch.setenv(POLICY_ENV_VAR, "")  # restored after the test, whatever the wrapper sets
     manager = TaskManager(include_path=task_folder(), include_defaults=False, model_name="medvision_resume")
 
     def evaluate():
-        model = MedVisionResume(model="scripted_chat", script=perfect_answer, checkpoint_every="4")
+        # The scripted chat model stands in for lmms-eval's qwen2_5_vl, whose image policy the tasks must use.
+        model = MedVisionResume(model="qwen2_5_vl", script=perfect_answer, checkpoint_every="4")
         assert (model.is_simple, model.checkpoint_every, model.rank, model.world_size) == (False, 4, 0, 1)
         results = simple_evaluate(
             model=model, tasks=["medvision_tl_cot"], task_manager=manager, bootstrap_iters=0, log_samples=True
         )
         assert model.inner.seen is model.seen  # attributes the wrapper lacks are the inner model's
+        policies = {sample["medvision_record"]["image_policy"] for sample in results["samples"]["medvision_tl_cot"]}
+        assert policies == {"qwen2_5_vl"}
         return _results_and_samples(results), len(model.seen)
 
     whole = evaluate()
@@ -377,3 +382,19 @@ def test_medvision_resume_resumes_a_chat_model_and_speaks_for_it(tmp_path, monke
     cut = _cut(tmp_path / "ck", keep=4)
     assert cut == SAMPLE_DOCS["medvision_tl_cot"] - 4
     assert evaluate() == (whole[0], cut)
+
+
+def test_medvision_resume_keeps_a_policy_the_user_set_and_leaves_unknown_models_to_the_default(monkeypatch, tmp_path):
+    import lmms_eval.models
+    from medvision_tasks.models.medvision_resume import MedVisionResume
+
+    from tests.helpers.scripted_model import ScriptedModel
+
+    monkeypatch.setattr(lmms_eval.models, "get_model", lambda name, force_simple=False: ScriptedModel)
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path / "ck"))
+    monkeypatch.setenv(POLICY_ENV_VAR, "native")
+    MedVisionResume(model="qwen2_5_vl", script=str)
+    assert os.environ[POLICY_ENV_VAR] == "native"
+    monkeypatch.setenv(POLICY_ENV_VAR, "")
+    MedVisionResume(model="not_a_mapped_model", script=str)
+    assert os.environ[POLICY_ENV_VAR] == ""
