@@ -68,16 +68,10 @@ class MedVisionResume(lmms):
         from lmms_eval.models import get_model
 
         simple = str(force_simple).strip().lower() in {"true", "1", "yes"}
-        _adopt_image_policy(model)
-        inner_class = get_model(model, force_simple=simple)
         arguments = {key: value for key, value in model_args.items() if value is not None}
-        self.inner = inner_class(**arguments)
-        # The evaluator fills lm.task_dict in place and reads lm.is_simple to build simple or chat requests.
-        self.inner.task_dict = self.task_dict
-        self.is_simple = bool(getattr(self.inner, "is_simple", True))
-        self.checkpoint_every = self._per_write(checkpoint_every)
         identity_args = {key: value for key, value in arguments.items() if key not in NOT_IDENTITY}
         identity_args["force_simple"] = simple
+        # Refused before the inner model loads its weights.
         self.checkpoint = AnswerCheckpoint.from_environment(model, identity_args, self.task_dict)
         if self.checkpoint is None:
             raise ValueError(
@@ -85,6 +79,12 @@ class MedVisionResume(lmms):
                 "not set; set it to a folder (docs/reliability.md#resume) or run --model "
                 f"{model} directly"
             )
+        self.inner = get_model(model, force_simple=simple)(**arguments)
+        # The evaluator fills lm.task_dict in place and reads lm.is_simple to build simple or chat requests.
+        self.inner.task_dict = self.task_dict
+        self.is_simple = bool(getattr(self.inner, "is_simple", True))
+        self.checkpoint_every = self._per_write(checkpoint_every)
+        _adopt_image_policy(model)
 
     def _per_write(self, checkpoint_every: int | str | None) -> int:
         if checkpoint_every is None:

@@ -270,10 +270,8 @@ def test_the_qwen_wrapper_resumes_its_batches(tmp_path, monkeypatch):
         )  # fmt: skip
         return _results_and_samples(results), len(calls)
 
-    monkeypatch.delenv(CHECKPOINT_DIR_ENV, raising=False)
-    uninterrupted, total = evaluate()
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path / "ck"))
-    assert evaluate() == (uninterrupted, total)
+    uninterrupted, total = evaluate()
     cut = _cut(tmp_path / "ck", keep=1)
     assert 0 < cut < total
     assert evaluate() == (uninterrupted, cut)
@@ -350,8 +348,10 @@ def test_medvision_resume_needs_a_checkpoint_directory(monkeypatch):
     from medvision_tasks.models.medvision_resume import MedVisionResume
 
     monkeypatch.delenv(CHECKPOINT_DIR_ENV, raising=False)
+    monkeypatch.setenv(POLICY_ENV_VAR, "")
     with pytest.raises(ValueError, match="^MedVision error: --model medvision_resume checkpoints answers under "):
         MedVisionResume(model="medvision_random")
+    assert os.environ[POLICY_ENV_VAR] == ""  # a refused wrapper changes nothing
 
 
 def test_medvision_resume_resumes_a_chat_model_and_speaks_for_it(tmp_path, monkeypatch):
