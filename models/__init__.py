@@ -9,6 +9,8 @@ One module per ``--model`` name, as in lmms-eval's own ``lmms_eval/models/simple
   greedy decoding, per-request check that the model saw the size the prompt states.
 - ``medvision_v0``: the same wrapper with MedVision-V0-7B's defaults (checkpoint, system prompt).
 - ``medvision_random``: the random-box / random-value baseline.
+- ``medvision_resume``: any lmms-eval model (``model_args=model=<name>,...``) with answer
+  checkpoints, so a killed run resumes (``medvision_tasks.checkpoints``).
 None shadows a built-in lmms-eval name.
 
 lmms-eval finds them two ways, both read from :data:`AVAILABLE_MODELS`:
@@ -21,6 +23,7 @@ AVAILABLE_MODELS = {
     "medvision_qwen2_5_vl": "MedVisionQwen2_5_VL",
     "medvision_v0": "MedVisionV0",
     "medvision_random": "MedVisionRandom",
+    "medvision_resume": "MedVisionResume",
 }
 """``--model`` name -> class name in the module of that name (the shape LMMS_EVAL_PLUGINS requires)."""
 

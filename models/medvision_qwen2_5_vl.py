@@ -41,6 +41,7 @@ from loguru import logger as eval_logger
 from PIL import Image
 from tqdm import tqdm
 
+from medvision_tasks.checkpoints import AnswerCheckpoint, answer_requests
 from medvision_tasks.ledger import LEDGER, UNKNOWN_POLICY
 from medvision_tasks.prompts import SYSTEM_PROMPT
 from medvision_tasks.spacing import QWEN2_5_VL_PROCESSOR_MAX_PIXELS, QWEN2_5_VL_PROCESSOR_MIN_PIXELS
@@ -133,6 +134,8 @@ class MedVisionQwen2_5_VL(lmms):
     """
 
     is_simple = True
+    model_name = "medvision_qwen2_5_vl"
+    """The ``--model`` name, which answer checkpoints are filed under."""
 
     def __init__(
         self,
@@ -191,6 +194,19 @@ class MedVisionQwen2_5_VL(lmms):
         self.accelerator = accelerator
         self._rank = accelerator.local_process_index
         self._world_size = accelerator.num_processes
+        # Everything but the device, the audit log and the mismatch action changes the answers.
+        answer_settings = {
+            "pretrained": pretrained,
+            "dtype": dtype,
+            "attn_implementation": attn_implementation,
+            "min_pixels": int(min_pixels),
+            "max_pixels": int(max_pixels),
+            "system_prompt": self.system_prompt,
+            "image_first": self.image_first,
+            "max_new_tokens": self.max_new_tokens,
+            "batch_size": self.batch_size_per_gpu,
+        }
+        self.checkpoint = AnswerCheckpoint.from_environment(self.model_name, answer_settings, self.task_dict)
 
     # --- lmms-eval plumbing ----------------------------------------------------------------------
 
@@ -229,17 +245,25 @@ class MedVisionQwen2_5_VL(lmms):
         return chat
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
-        """Greedy answers, in request order, after checking every image size (see module doc)."""
+        """Greedy answers, in request order, after checking every image size (see module doc).
 
+        With ``MEDVISION_CHECKPOINT_DIR`` set, answers already checkpointed are read back and the
+        others appended as each batch is decoded (:mod:`medvision_tasks.checkpoints`).
+        """
+        return answer_requests(requests, self._generate, self.checkpoint)
+
+    def _generate(self, requests: list[Instance], on_answer) -> list[str]:
         def sort_key(args):
             # longest prompts first: a batch's padding is set by its first element
             return -len(self.tokenizer.encode(args[0])), args[0]
 
-        collator = utils.Collator([request.args for request in requests], sort_key, grouping=True)
+        # Each request's arguments carry its position last, so that an answer is checkpointed as it is decoded.
+        numbered = [(*request.args, index) for index, request in enumerate(requests)]
+        collator = utils.Collator(numbered, sort_key, grouping=True)
         answers: list[str] = []
         progress = tqdm(total=len(requests), disable=self.rank != 0, desc="Model Responding")
         for chunk in collator.get_batched(n=self.batch_size, batch_fn=None):
-            prompts, all_gen_kwargs, doc_to_visuals, doc_ids, tasks, splits = zip(*chunk)
+            prompts, all_gen_kwargs, doc_to_visuals, doc_ids, tasks, splits, positions = zip(*chunk)
             docs = [self.task_dict[task][split][doc_id] for doc_id, task, split in zip(doc_ids, tasks, splits)]
             visuals = [list(doc_to_visual(doc) or []) for doc_to_visual, doc in zip(doc_to_visuals, docs)]
             for request_visuals, doc_id, task in zip(visuals, doc_ids, tasks):
@@ -281,10 +305,11 @@ class MedVisionQwen2_5_VL(lmms):
                 new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
             )
             stops = [stop for stop in self._stop_strings(gen_kwargs) if stop not in IGNORED_STOP_STRINGS]
-            for prompt, answer in zip(prompts, decoded):
+            for prompt, answer, position in zip(prompts, decoded, positions):
                 for stop in stops:
                     answer = answer.split(stop)[0]
                 answers.append(answer)
+                on_answer(position, answer)
                 self.cache_hook.add_partial("generate_until", (prompt, gen_kwargs), answer)
                 progress.update(1)
         progress.close()

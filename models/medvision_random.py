@@ -26,6 +26,7 @@ from lmms_eval.api.model import lmms
 from tqdm import tqdm
 
 from medvision_tasks.chance import random_answer, random_points
+from medvision_tasks.checkpoints import AnswerCheckpoint, answer_requests
 from medvision_tasks.families import ANGLE_DISTANCE, DETECTION, get_family
 from medvision_tasks.steps import point_count
 from medvision_tasks.variants import COORDINATES_PROMPT, variant_of_task
@@ -90,15 +91,20 @@ class MedVisionRandom(lmms):
             raise ValueError(f"medvision_random: seed must be a non-negative integer, got {seed!r}") from error
         if self.seed < 0:
             raise ValueError(f"medvision_random: seed must be a non-negative integer, got {seed!r}")
+        self.checkpoint = AnswerCheckpoint.from_environment("medvision_random", {"seed": self.seed}, self.task_dict)
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
         """One chance-level answer per request; the image is never loaded.
 
         Each request's ``args`` are ``(context, gen_kwargs, doc_to_visual, doc_id, task,
-        split)``; the doc comes from ``self.task_dict[task][split][doc_id]``.
+        split)``; the doc comes from ``self.task_dict[task][split][doc_id]``. With
+        ``MEDVISION_CHECKPOINT_DIR`` set, answers are checkpointed (:mod:`medvision_tasks.checkpoints`).
         """
+        return answer_requests(requests, self._answer, self.checkpoint)
+
+    def _answer(self, requests: list[Instance], on_answer) -> list[str]:
         responses = []
-        for request in tqdm(requests, desc="medvision_random", disable=self.rank != 0):
+        for index, request in enumerate(tqdm(requests, desc="medvision_random", disable=self.rank != 0)):
             context, gen_kwargs, _doc_to_visual, doc_id, task, split = request.args
             where = f"task {task!r} split {split!r} doc {doc_id}"
             try:
@@ -108,6 +114,7 @@ class MedVisionRandom(lmms):
             coordinates = variant_of_task(str(task)).prompt == COORDINATES_PROMPT
             response = answer_for_doc(doc, self.seed, where, coordinates=coordinates)
             responses.append(response)
+            on_answer(index, response)
             self.cache_hook.add_partial("generate_until", (context, gen_kwargs), response)
         return responses
 

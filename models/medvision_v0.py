@@ -15,6 +15,8 @@ class MedVisionV0(MedVisionQwen2_5_VL):
     request); use the ``*_cot`` tasks, which carry the CoT prompts it was trained on.
     """
 
+    model_name = "medvision_v0"
+
     def __init__(
         self,
         pretrained: str = MEDVISION_V0_CHECKPOINT,

@@ -11,7 +11,6 @@ answers are measured by the plugin, exactly for the first.
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,21 +18,15 @@ from pathlib import Path
 import pytest
 
 from medvision_tasks.cli import task_folder
+from tests.helpers.lmms_runs import plugin_cli_env
 
-REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TASKS = "medvision_detect_cot,medvision_tl_cot,medvision_ad_cot,medvision_tl_coords,medvision_ad_coords,medvision_tl_no_visual"
 MEASUREMENTS = ("Tumor/lesion size", "A/D distance", "A/D angle")
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEDVISION_", "LMMS_EVAL_PLUGINS"))}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        PYTHONPATH=str(REPO),
-        LMMS_EVAL_PLUGINS="tests.helpers.scripted_plugin",
-    )
+    env = plugin_cli_env("tests.helpers.scripted_plugin")
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from lmms_eval import evaluator
@@ -30,3 +31,21 @@ def run_lmms_eval(
     for task_name in results["configs"]:
         tracker.save_results_samples(task_name=task_name, samples=samples[task_name])
     return out
+
+
+def plugin_cli_env(plugin: str, **extra: str) -> dict[str, str]:
+    """Environment for a real ``lmms-eval`` subprocess with a test plugin: offline, no MedVision switch but ``extra``.
+
+    The test's slice cache folder (``MEDVISION_CACHE_DIR``, set by ``tests/conftest.py``) is kept.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MEDVISION_", "LMMS_EVAL_PLUGINS"))}
+    if "MEDVISION_CACHE_DIR" in os.environ:
+        env["MEDVISION_CACHE_DIR"] = os.environ["MEDVISION_CACHE_DIR"]
+    env.update(
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        LMMS_EVAL_PLUGINS=plugin,
+        **extra,
+    )
+    return env

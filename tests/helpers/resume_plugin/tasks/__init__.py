@@ -1,0 +1,1 @@
+"""No tasks: lmms-eval's plugin lookup needs the package (lmms_eval_facts 1a)."""
