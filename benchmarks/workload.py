@@ -137,6 +137,7 @@ def _volume_docs(case: int, image_file: str, shape: tuple[int, int, int], count:
     docs: dict[str, list[dict]] = {family: [] for family in FAMILY_SHARE}
     families = rng.choice(list(FAMILY_SHARE), size=count, p=list(FAMILY_SHARE.values()))
     spans = {}
+    asked: set[tuple[str, int, int, int]] = set()
     for family in families:
         names = ORGANS if family != "tl" else LESIONS
         label = int(rng.integers(len(names)))
@@ -147,6 +148,11 @@ def _volume_docs(case: int, image_file: str, shape: tuple[int, int, int], count:
             spans[(family, label, dim)] = (start, start + length)
         start, stop = spans[(family, label, dim)]
         idx = int(rng.integers(start, stop))
+        if (family, label, dim, idx) in asked:  # one question per slice and label, or the loader refuses the repeat
+            free = [i for i in range(start, stop) if (family, label, dim, i) not in asked]
+            free = free or [i for i in range(shape[dim]) if (family, label, dim, i) not in asked]
+            idx = free[int(rng.integers(len(free)))]
+        asked.add((family, label, dim, idx))
         fields = _slice_fields(image_file, shape, dim, idx)
         docs[family].append(_doc(family, case, label + 1, names[label], fields, rng))
     return docs
