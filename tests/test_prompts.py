@@ -326,125 +326,68 @@ def test_original_named_angle():
     assert biometrics_prompt("angle", "ANB", lines, XRAY, seen=SEEN, cot=False, protocol=ORIGINAL) == expected
 
 
-def test_published_plain_named_distance_empty_description():
+LINES = [["nasion", "subspinale"], ["nasion", "supramentale"]]
+UNNAMED_DISTANCE = (
+    ": cephalogram (head and neck X-ray), estimate the distance between 2 landmark points in millimeters: (landmark 1) "
+    "sella, (landmark 2) nasion."
+)
+NAMED_ANGLE = (
+    ": cephalogram (head and neck X-ray), estimate the angle of ANB in degree, which is the angle between 2 lines: "
+    "(line 1) the line connecting nasion and subspinale, (line 2) the line connecting nasion and supramentale."
+)
+UNNAMED_ANGLE = (
+    ": cephalogram (head and neck X-ray), estimate the angle between 2 lines in degree: (line 1) the line connecting "
+    "nasion and subspinale, (line 2) the line connecting nasion and supramentale."
+)
+NAMED_DISTANCE = (
+    ": fetal brain MRI, estimate the distance of brain biparietal diameter in millimeters, which is the distance "
+    "between 2 landmark points: (landmark 1) right parietal eminence, (landmark 2) left parietal eminence."
+)
+NAMED_DISTANCE_NO_DESCRIPTION = (  # no ": <description>", and the landmark name's trailing space kept
+    ", estimate the distance of brain biparietal diameter in millimeters, which is the distance between 2 landmark "
+    "points: (landmark 1) right parietal eminence , (landmark 2) left parietal eminence."
+)
+# Each form's question as upstream's templates give it, typed out: (question, metric, name, landmarks,
+# image description, CoT); the rest of the prompt is the published protocol's, the same for every form.
+PUBLISHED_BIOMETRICS = {
+    "plain named distance, empty description": (
+        NAMED_DISTANCE_NO_DESCRIPTION,
+        "distance", "brain biparietal diameter", ["right parietal eminence ", "left parietal eminence"], "", False,
+    ),
+    "plain unnamed angle": (UNNAMED_ANGLE, "angle", "", LINES, XRAY, False),
+    "plain unnamed distance": (UNNAMED_DISTANCE, "distance", "", ["sella", "nasion"], XRAY, False),
+    "plain named angle": (NAMED_ANGLE, "angle", "ANB", LINES, XRAY, False),
+    "cot named distance": (
+        NAMED_DISTANCE,
+        "distance", "brain biparietal diameter", ["right parietal eminence", "left parietal eminence"],
+        "fetal brain MRI", True,
+    ),
+    "cot unnamed angle": (UNNAMED_ANGLE, "angle", "", LINES, XRAY, True),
+    "cot unnamed distance": (UNNAMED_DISTANCE, "distance", "", ["sella", "nasion"], XRAY, True),
+    "cot named angle": (NAMED_ANGLE, "angle", "ANB", LINES, XRAY, True),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form", PUBLISHED_BIOMETRICS)
+def test_published_biometrics_prompt(form):
+    question, metric, name, landmarks, description, cot = PUBLISHED_BIOMETRICS[form]
+    steps = DISTANCE_STEPS if metric == "distance" else ANGLE_STEPS
+    answer_format = SINGLE_COT + "\nReasoning steps:\n" + steps + FOLLOW if cot else SINGLE_TAGGED
     expected = (
-        "Task:\nGiven the input medical image, estimate the distance of brain biparietal diameter in millimeters, "
-        "which is the distance between 2 landmark points: (landmark 1) right parietal eminence , (landmark 2) left "
-        "parietal eminence.\nAdditional information:\n" + SIZE_LINE + PIXEL_MM + "Format requirement:\n" + SINGLE_TAGGED
+        "Task:\nGiven the input medical image"
+        + question
+        + "\nAdditional information:\n"
+        + SIZE_LINE
+        + PIXEL_MM
+        + "Format requirement:\n"
+        + answer_format
     )
-    names = ["right parietal eminence ", "left parietal eminence"]
-    got = biometrics_prompt(
-        "distance", "brain biparietal diameter", names, "", seen=SEEN, cot=False, protocol=PUBLISHED
-    )
+    got = biometrics_prompt(metric, name, landmarks, description, seen=SEEN, cot=cot, protocol=PUBLISHED)
     assert got == expected
 
 
-def test_published_plain_unnamed_angle():
-    expected = (
-        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the angle between 2 "
-        "lines in degree: (line 1) the line connecting nasion and subspinale, (line 2) the line connecting nasion "
-        "and supramentale.\nAdditional information:\n" + SIZE_LINE + PIXEL_MM + "Format requirement:\n" + SINGLE_TAGGED
-    )
-    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
-    assert biometrics_prompt("angle", "", lines, XRAY, seen=SEEN, cot=False, protocol=PUBLISHED) == expected
-
-
-def test_published_plain_unnamed_distance():
-    expected = (
-        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the distance between 2 "
-        "landmark points in millimeters: (landmark 1) sella, (landmark 2) nasion.\nAdditional information:\n"
-        + SIZE_LINE
-        + PIXEL_MM
-        + "Format requirement:\n"
-        + SINGLE_TAGGED
-    )
-    got = biometrics_prompt("distance", "", ["sella", "nasion"], XRAY, seen=SEEN, cot=False, protocol=PUBLISHED)
-    assert got == expected
-
-
-def test_published_plain_named_angle():
-    expected = (
-        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the angle of ANB in "
-        "degree, which is the angle between 2 lines: (line 1) the line connecting nasion and subspinale, (line 2) "
-        "the line connecting nasion and supramentale.\nAdditional information:\n"
-        + SIZE_LINE
-        + PIXEL_MM
-        + "Format requirement:\n"
-        + SINGLE_TAGGED
-    )
-    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
-    assert biometrics_prompt("angle", "ANB", lines, XRAY, seen=SEEN, cot=False, protocol=PUBLISHED) == expected
-
-
-def test_published_cot_named_distance():
-    expected = (
-        "Task:\nGiven the input medical image: fetal brain MRI, estimate the distance of brain biparietal diameter "
-        "in millimeters, which is the distance between 2 landmark points: (landmark 1) right parietal eminence, "
-        "(landmark 2) left parietal eminence.\nAdditional information:\n"
-        + SIZE_LINE
-        + PIXEL_MM
-        + "Format requirement:\n"
-        + SINGLE_COT
-        + "\nReasoning steps:\n"
-        + DISTANCE_STEPS
-        + FOLLOW
-    )
-    names = ["right parietal eminence", "left parietal eminence"]
-    got = biometrics_prompt(
-        "distance", "brain biparietal diameter", names, "fetal brain MRI", seen=SEEN, cot=True, protocol=PUBLISHED
-    )
-    assert got == expected
-
-
-def test_published_cot_unnamed_angle():
-    expected = (
-        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the angle between 2 "
-        "lines in degree: (line 1) the line connecting nasion and subspinale, (line 2) the line connecting nasion "
-        "and supramentale.\nAdditional information:\n"
-        + SIZE_LINE
-        + PIXEL_MM
-        + "Format requirement:\n"
-        + SINGLE_COT
-        + "\nReasoning steps:\n"
-        + ANGLE_STEPS
-        + FOLLOW
-    )
-    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
-    assert biometrics_prompt("angle", "", lines, XRAY, seen=SEEN, cot=True, protocol=PUBLISHED) == expected
-
-
-def test_published_cot_unnamed_distance():
-    expected = (
-        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the distance between 2 "
-        "landmark points in millimeters: (landmark 1) sella, (landmark 2) nasion.\nAdditional information:\n"
-        + SIZE_LINE
-        + PIXEL_MM
-        + "Format requirement:\n"
-        + SINGLE_COT
-        + "\nReasoning steps:\n"
-        + DISTANCE_STEPS
-        + FOLLOW
-    )
-    got = biometrics_prompt("distance", "", ["sella", "nasion"], XRAY, seen=SEEN, cot=True, protocol=PUBLISHED)
-    assert got == expected
-
-
-def test_published_cot_named_angle_one_parenthesis():
-    expected = (
-        "Task:\nGiven the input medical image: cephalogram (head and neck X-ray), estimate the angle of ANB in "
-        "degree, which is the angle between 2 lines: (line 1) the line connecting nasion and subspinale, (line 2) "
-        "the line connecting nasion and supramentale.\nAdditional information:\n"
-        + SIZE_LINE
-        + PIXEL_MM
-        + "Format requirement:\n"
-        + SINGLE_COT
-        + "\nReasoning steps:\n"
-        + ANGLE_STEPS
-        + FOLLOW
-    )
-    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
-    got = biometrics_prompt("angle", "ANB", lines, XRAY, seen=SEEN, cot=True, protocol=PUBLISHED)
-    assert got == expected
+def test_published_cot_angle_step_has_one_parenthesis():
+    got = biometrics_prompt("angle", "ANB", LINES, XRAY, seen=SEEN, cot=True, protocol=PUBLISHED)
     assert "(||A|| ||B||), where" in got and "(||A|| ||B||)), where" not in got
 
 
