@@ -99,7 +99,7 @@ def test_labels_from_data_are_shown_not_run_in_every_output(tmp_path):
     finished = _report(tmp_path / "runs", out)  # with plots: mathtext must not parse the label
     assert finished.returncode == 0, finished.stderr
     markdown = (out / "report.md").read_text()
-    assert "<script>" not in markdown and "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+    assert "<script>" not in markdown and "&lt;script>alert(1)&lt;/script>" in markdown
     html = (out / "report.html").read_text()
     assert "<script>alert" not in html
     cells = [cell for row in csv.reader(io.StringIO((out / "tables.csv").read_text())) for cell in row]
@@ -110,7 +110,9 @@ def test_labels_from_data_are_shown_not_run_in_every_output(tmp_path):
 
 
 def test_escaping_rules():
-    assert escape_markdown("a|b <i>&\nc") == "a\\|b &lt;i&gt;&amp; c"
+    assert escape_markdown("a|b <i>&\nc") == "a\\|b &lt;i>& c"
+    assert escape_markdown("MRE<0.1, x > y, A & B") == "MRE<0.1, x > y, A & B"  # nothing a renderer reads as markup
+    assert escape_markdown("&amp; &#60; <!-- c --> <?x ?>") == "&amp;amp; &amp;#60; &lt;!-- c --> &lt;?x ?>"
     assert [csv_cell(t) for t in ("=1+2", "+x", "-x", "@SUM(A1)", "\tx", "-3.5", "+2", "liver")] == [
         "'=1+2",
         "'+x",

@@ -25,9 +25,9 @@ label columns.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -227,9 +227,20 @@ def cell_text(cell: Cell | None, column: Column, *, with_ci: bool = True) -> str
     return text + cell.note
 
 
+# What a Markdown renderer would read as raw HTML (CommonMark: a tag, comment, declaration or processing
+# instruction opens with "<" and one of these) or as a character reference ("&name;", "&#10;").
+_MARKUP_OPENING = re.compile(r"<(?=[A-Za-z/!?])")
+_CHARACTER_REFERENCE = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+
+
 def escape_markdown(text: str) -> str:
-    """Data text (labels, names) as one Markdown table cell: ``|`` escaped, HTML markup shown as text, one line."""
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+    """Data text (labels, names) as one Markdown table cell: ``|`` escaped, HTML markup shown as text, one line.
+
+    Only a ``<`` that would open markup and an ``&`` that would start a character reference are
+    escaped, so a header such as ``MRE<0.1`` stays readable as plain text (on the terminal too).
+    """
+    text = _CHARACTER_REFERENCE.sub("&amp;", text)
+    return _MARKUP_OPENING.sub("&lt;", text).replace("|", "\\|").replace("\n", " ")
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
