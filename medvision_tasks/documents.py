@@ -175,10 +175,21 @@ class _Metadata:
             return
         try:
             content = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise MedVisionDataError(f"{path}: not valid JSON ({error})") from error
-        for entry in content.get("labels", []):
-            key = (entry.get("dataset_name"), _text(entry.get("taskID")), _int_or_none(entry.get("label")))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise MedVisionDataError(f"{path}: not valid UTF-8 JSON ({error})") from error
+        if not isinstance(content, dict):
+            raise MedVisionDataError(f"{path}: expected a JSON object with 'labels' and 'measurements' lists")
+        for section in ("labels", "measurements"):
+            entries = content.get(section, [])
+            if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+                raise MedVisionDataError(f"{path}: '{section}' must be a list of objects")
+        for number, entry in enumerate(content.get("labels", []), start=1):
+            label = entry.get("label")
+            if label is not None and whole_number(label) is None:
+                raise MedVisionDataError(
+                    f"{path}: labels entry {number}: field label is {label!r}; expected a whole number"
+                )
+            key = (entry.get("dataset_name"), _text(entry.get("taskID")), _whole_or_none(label))
             self.labels[key] = entry
         for entry in content.get("measurements", []):
             key = (entry.get("dataset_name"), _text(entry.get("taskID")), entry.get("metric_key"))
@@ -188,7 +199,7 @@ class _Metadata:
         if family == ANGLE_DISTANCE:
             table, item = self.measurements, (doc.get("biometric_profile") or {}).get("metric_key")
         else:
-            table, item = self.labels, _int_or_none(doc.get("label"))
+            table, item = self.labels, _whole_or_none(doc.get("label"))
         dataset, task = doc.get("dataset_name"), _text(doc.get("taskID"))
         return table.get((dataset, task, item)) or table.get((dataset, None, item)) or {}
 
@@ -197,8 +208,8 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _whole_or_none(value: Any) -> int | None:
+    return None if value is None else whole_number(value)
 
 
 def _positive_number(profile: Mapping, field: str, problems: list[str]) -> float | None:

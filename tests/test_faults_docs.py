@@ -146,3 +146,31 @@ def test_lmms_eval_scores_the_good_docs_once_in_skip_mode(tmp_path, monkeypatch,
     assert scores["mae,none"] == pytest.approx(5.625)
     assert scores["sr,none"] == 100.0
     assert json.dumps(results["results"], allow_nan=False)
+
+
+METADATA_FAULTS = [
+    (b'{"labels": [{"dataset_name": "Phantom", "label": "abc"}]}', "labels entry 1: field label is 'abc'; expected a whole number"),
+    (b"[1, 2]", "expected a JSON object with 'labels' and 'measurements' lists"),
+    (b'{"labels": [3]}', "'labels' must be a list of objects"),
+    (b'{"measurements": {"a": 1}}', "'measurements' must be a list of objects"),
+    (b'{"labels": ["caf\xe9"]}', "not valid UTF-8 JSON ('utf-8' codec can't decode byte 0xe9 in position 16: invalid continuation byte)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "expected"), METADATA_FAULTS)
+def test_a_malformed_metadata_file_is_named(tmp_path, monkeypatch, content, expected):
+    root = _data(tmp_path, monkeypatch)
+    (root / "metadata.json").write_bytes(content)
+    with pytest.raises(MedVisionDataError) as raised:
+        load_documents("tl", None)
+    assert str(raised.value) == f"{root / 'metadata.json'}: {expected}"
+
+
+def test_metadata_labels_written_as_text_name_the_docs(tmp_path, monkeypatch):
+    docs = default_docs()
+    for doc in docs["tl"]:
+        doc.pop("label_name", None)
+    root = _data(tmp_path, monkeypatch, docs)
+    labels = [{"dataset_name": "Phantom", "taskID": "01", "label": "2.0", "label_name": "phantom lesion"}]
+    (root / "metadata.json").write_text(json.dumps({"labels": labels}))
+    assert {doc["label_name"] for doc in load_documents("tl", None)} == {"phantom lesion"}
