@@ -309,7 +309,7 @@ def test_original_unnamed_angle():
         "lines in degree: (line 1) the line connecting nasion and subspinale, (line 2) the line connecting nasion "
         "and supramentale.\nAdditional information:\n" + PIXEL_MM + "Format requirement:\n" + SINGLE_V1
     )
-    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
+    lines = LINES
     assert biometrics_prompt("angle", "", lines, XRAY, seen=SEEN, cot=False, protocol=ORIGINAL) == expected
 
 
@@ -322,11 +322,18 @@ def test_original_named_angle():
         + "Format requirement:\n"
         + SINGLE_V1
     )
-    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
+    lines = LINES
     assert biometrics_prompt("angle", "ANB", lines, XRAY, seen=SEEN, cot=False, protocol=ORIGINAL) == expected
 
 
 LINES = [["nasion", "subspinale"], ["nasion", "supramentale"]]
+UNNAMED_ANGLE_DOC = {
+    "family": "ad",
+    "biometric_profile": {"metric_type": "angle", "metric_unit": "degree"},
+    "measurement_name": "",
+    "landmark_names": [name for line in LINES for name in line],
+    "image_description": XRAY,
+}
 UNNAMED_DISTANCE = (
     ": cephalogram (head and neck X-ray), estimate the distance between 2 landmark points in millimeters: (landmark 1) "
     "sella, (landmark 2) nasion."
@@ -404,7 +411,7 @@ def test_card_units_angle_prints_degrees_everywhere():
         + ANGLE_STEPS
         + FOLLOW
     )
-    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
+    lines = LINES
     assert biometrics_prompt("angle", "", lines, XRAY, seen=SEEN, cot=True, protocol=CARD_UNITS) == expected
 
 
@@ -456,13 +463,7 @@ def test_coordinates_named_distance_and_unnamed_angle():
         "y2, the coordinates of landmark 2. " + COORDINATE_TAIL
     )
     assert coordinates_prompt(distance, seen=SEEN, protocol=PUBLISHED) == expected
-    angle = {
-        "family": "ad",
-        "biometric_profile": {"metric_type": "angle", "metric_unit": "degree"},
-        "measurement_name": "",
-        "landmark_names": ["nasion", "subspinale", "nasion", "supramentale"],
-        "image_description": XRAY,
-    }
+    angle = UNNAMED_ANGLE_DOC
     expected = (
         "Task:\n"
         f"Given the input medical image: {XRAY}, locate the endpoints of the 2 lines: (line 1) the line connecting "
@@ -481,14 +482,8 @@ def test_coordinates_named_distance_and_unnamed_angle():
 
 
 def test_doc_prompt_reads_the_doc_fields():
-    doc = {
-        "family": "ad",
-        "biometric_profile": {"metric_type": "angle", "metric_unit": "degree"},
-        "measurement_name": "",
-        "landmark_names": ["nasion", "subspinale", "nasion", "supramentale"],
-        "image_description": XRAY,
-    }
-    lines = [["nasion", "subspinale"], ["nasion", "supramentale"]]
+    doc = UNNAMED_ANGLE_DOC
+    lines = LINES
     for protocol in (ORIGINAL, PUBLISHED):
         for cot in (False, True):
             expected = biometrics_prompt("angle", "", lines, XRAY, seen=SEEN, cot=cot, protocol=protocol)
