@@ -87,14 +87,15 @@ def _shown(doc: Mapping) -> dict | None:
         return None
     from medvision_tasks.docs_cache import code_fingerprint
     from medvision_tasks.ledger import LEDGER
+    from medvision_tasks.volumes import VolumeReadError, volume_identity
 
     volume = None
     path = doc.get("image_path")
     if path:
         try:
-            status = os.stat(path)
-            volume = [status.st_size, status.st_mtime_ns]
-        except OSError:
+            # The slice cache's identity: also sees a volume rewritten with the same size and time.
+            volume = volume_identity(path)
+        except VolumeReadError:
             volume = "missing"
     return {
         "stated": asdict(LEDGER.stated(doc["family"], doc["doc_key"])),

@@ -118,14 +118,6 @@ def read_jsonl_lines(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
     return rows, problems
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    """Docs of a JSONL file; a line that holds no doc is an error naming the file and line."""
-    rows, problems = read_jsonl_lines(path)
-    if problems:
-        raise MedVisionDataError(problems[0])
-    return [row for _, row in rows]
-
-
 _parsed: dict[str, tuple[tuple, tuple[list[tuple[int, dict]], list[str]]]] = {}
 
 
@@ -189,7 +181,7 @@ class _Metadata:
                 raise MedVisionDataError(
                     f"{path}: labels entry {number}: field label is {label!r}; expected a whole number"
                 )
-            key = (entry.get("dataset_name"), _text(entry.get("taskID")), _whole_or_none(label))
+            key = (entry.get("dataset_name"), _text(entry.get("taskID")), whole_number(label))
             self.labels[key] = entry
         for entry in content.get("measurements", []):
             key = (entry.get("dataset_name"), _text(entry.get("taskID")), entry.get("metric_key"))
@@ -199,17 +191,13 @@ class _Metadata:
         if family == ANGLE_DISTANCE:
             table, item = self.measurements, (doc.get("biometric_profile") or {}).get("metric_key")
         else:
-            table, item = self.labels, _whole_or_none(doc.get("label"))
+            table, item = self.labels, whole_number(doc.get("label"))
         dataset, task = doc.get("dataset_name"), _text(doc.get("taskID"))
         return table.get((dataset, task, item)) or table.get((dataset, None, item)) or {}
 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _whole_or_none(value: Any) -> int | None:
-    return None if value is None else whole_number(value)
 
 
 def _positive_number(profile: Mapping, field: str, problems: list[str]) -> float | None:

@@ -74,7 +74,6 @@ CACHE_DIR_ENV = "MEDVISION_CACHE_DIR"
 CACHE_OFF = ("off", "none", "0", "false", "no")
 DEFAULT_MEMORY_BYTES = 64 * 2**20
 """Slices the store keeps in memory (bytes): about 120 int16 slices of 512x512."""
-INFLATER = _inflate_module.__name__
 """The inflate implementation in use (``isal.isal_zlib`` or ``zlib``)."""
 _GZIP_WBITS = 31  # zlib: a gzip header and trailer around the deflate stream
 _READ_CHUNK = 1 << 20  # compressed bytes read at a time
@@ -487,7 +486,7 @@ def volume_identity(path: str) -> str:
         raise VolumeReadError(f"volume not found: {path}") from error
     except OSError as error:
         raise VolumeReadError(f"cannot read volume {path}: {error}") from error
-    orientation = inspect_volume(real).orientation
+    orientation = inspect_volume(path).orientation  # the same file, under the key the task load used
     text = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{trailer.hex()}\0{orientation}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
