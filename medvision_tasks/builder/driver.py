@@ -36,7 +36,7 @@ from medvision_tasks.builder.cache import BUILDER_VERSION, case_cache_key, load_
 from medvision_tasks.builder.case import build_case
 from medvision_tasks.builder.importer import IMPORTED, Importer, PlacementError
 from medvision_tasks.builder.layout import CACHE_DIR, SPLITS
-from medvision_tasks.builder.manifest import load_manifest
+from medvision_tasks.builder.manifest import ManifestError, load_manifest
 from medvision_tasks.builder.output import summary, write_docs, write_summary
 from medvision_tasks.builder.public_plan import build_public_plan, plan_specs
 from medvision_tasks.builder.results import CaseResult, skip_rows
@@ -229,6 +229,15 @@ def prepare(
     if stale and progress:
         messages.info(f"prepare: removed {len(stale)} partial file(s) an interrupted run left in {out}")
     forced = forced_splits(manifest)
+    requested: dict[str, int] = {}
+    for number, request in enumerate(manifest.public, start=1):
+        for task in request.tasks:
+            if requested.setdefault(task.config, number) != number:
+                # Built twice, its docs would be scored twice (and the two requests would share one cache entry).
+                raise ManifestError(
+                    f"public task {task.config} is asked for by public requests {requested[task.config]} and {number}: "
+                    "ask for each task once"
+                )
     specs = [spec for request in manifest.public for spec in plan_specs(request)]
     units: list[Unit] = [*manifest.cases, *specs]
 

@@ -234,7 +234,11 @@ class Importer:
             self._skip(family, f"malformed field {bad[0]}")
             self.errors.append(f"{where}: field {bad[0]} {bad[1]}")
             return None
+        # Whole numbers however the export wrote them (2, 2.0, "2"), as _field_problem accepted them.
         doc["slice_dim"], doc["slice_idx"] = whole_number(doc["slice_dim"]), whole_number(doc["slice_idx"])
+        doc["image_size_2d"] = [whole_number(n) for n in doc["image_size_2d"]]
+        if family != ANGLE_DISTANCE:
+            doc["label"] = whole_number(doc["label"])
         if spec.plans:
             try:
                 self.plan_names.fill(doc, family, spec)

@@ -167,3 +167,13 @@ def test_a_name_missing_from_doc_entry_and_plan_is_an_error_naming_the_doc(tmp_p
         + "plan file not found",
     ]
     assert sum(importer.skips.values()) == 3
+
+
+def test_whole_numbers_written_as_text_import_as_numbers(tmp_path: Path) -> None:
+    root = write_public_data(tmp_path / "MedVision")
+    rows = _public_rows(root)[:1]
+    rows[0]["label"], rows[0]["image_size_2d"] = "2.0", ["40", 30.0]  # how exports sometimes write them
+    importer, imported = _import_public(tmp_path, rows)
+    assert importer.errors == []
+    (doc,) = [doc for _, _, doc in imported]
+    assert (doc["label"], doc["image_size_2d"], doc["label_name"]) == (2, [40, 30], "kidney tumor")

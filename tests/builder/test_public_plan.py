@@ -459,3 +459,18 @@ def test_a_binding_cap_comes_before_the_tl_exclusion_list(tmp_path):
     assert _docs(out, "tl") == [_tl_doc(root, "L1", 2, 2, 30.9375, 24.375, [[30, 20], [10, 18], [21, 25], [19, 12]])]
     details = {(row["item"], row["reason"]): row["count"] for row in _summary(out)["skips"]["details"]}
     assert details[("KiTS23_TumorLesionSize_Task01_Axial_Test", "on the multi-cluster exclusion list")] == 1
+
+
+def test_a_task_asked_for_by_two_public_requests_is_refused(tmp_path, capsys):
+    # Built twice, its docs would be scored twice: the manifest's public entry and --public both ask for it.
+    root = write_public_data(tmp_path / "MedVision")
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(f"version: 1\npublic:\n  - data_dir: {root}\n    tasks: [KiTS23_BoxSize_Task01_Axial]\n")
+    out = tmp_path / "out"
+    args = [str(manifest), "--public", str(root), "--tasks", "KiTS23_BoxSize_Task01_Axial", "--out", str(out)]
+    assert main([*args, "--quiet", "--workers", "1"]) != 0
+    assert (
+        "public task KiTS23_BoxSize_Task01_Axial_Test is asked for by public requests 1 and 2: ask for each task once"
+        in capsys.readouterr().err
+    )
+    assert not (out / "detection.jsonl").exists()
