@@ -21,6 +21,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import nibabel as nib
+import numpy as np
 import pytest
 from lmms_eval.evaluator import simple_evaluate
 from lmms_eval.tasks import TaskManager
@@ -56,7 +58,7 @@ class _Request:
 def _doc(tmp_path: Path, key: str = "D/v.nii.gz#2:5/1") -> dict:
     volume = tmp_path / "v.nii.gz"
     if not volume.exists():
-        volume.write_bytes(b"volume")
+        nib.save(nib.Nifti1Image(np.zeros((4, 4, 6), np.int16), np.eye(4)), volume)
     return {"doc_key": key, "family": "tl", "image_path": str(volume), "target": [3.0, 2.0]}
 
 

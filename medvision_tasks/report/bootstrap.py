@@ -66,14 +66,6 @@ def _row_means(filled: np.ndarray, defined: np.ndarray, indices: np.ndarray) -> 
         return totals / counts
 
 
-def _row_means(filled: np.ndarray, defined: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """Per row of ``indices``, ``np.nanmean`` of the drawn values (``filled``: NaN put to 0)."""
-    totals = filled[indices].sum(axis=1)
-    counts = defined[indices].sum(axis=1, dtype=np.intp)
-    with np.errstate(invalid="ignore", divide="ignore"):  # a row with no defined value is NaN, as nanmean says
-        return totals / counts
-
-
 def _weighted(stats: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Per resample (rows), the weighted mean over strata (columns) of the defined values."""
     defined = ~np.isnan(stats)
